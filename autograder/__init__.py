@@ -1,0 +1,29 @@
+"""The TinyTorch autograder service.
+
+``create_app`` imports Flask inside the function so that workers and git hooks, which only
+need ``autograder.models`` and ``autograder.db``, never pay for (or depend on) the web stack.
+"""
+from __future__ import annotations
+
+
+def create_app(overrides: dict | None = None):
+    """Build the Flask app: configuration, database, hooks directory and blueprints."""
+    from pathlib import Path
+
+    from flask import Flask
+
+    from autograder import config, db
+    from autograder.api import bp as api_bp
+    from autograder.git.hooks_install import install_hooks
+    from autograder.git.http import bp as git_bp
+    from autograder.web import bp as web_bp
+
+    app = Flask(__name__, instance_relative_config=True)
+    config.load_into(app, overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    install_hooks(Path(app.config["REPOS_DIR"]))
+    db.init_app(app)
+    app.register_blueprint(git_bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    return app

@@ -1,0 +1,66 @@
+"""Read queries shared by the JSON API and the TA pages, so both show the same thing."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import Session
+
+from autograder.models import (AuditEvent, CheckResult, Course, Grade, Membership, Role,
+                               Submission, SubmissionStatus, User)
+
+
+@dataclass(frozen=True)
+class SubmissionFilter:
+    student: str | None = None     # login
+    module: str | None = None      # has a result or grade for this module
+    status: SubmissionStatus | None = None
+    since: datetime | None = None  # pushed at or after (naive UTC)
+    until: datetime | None = None  # pushed before
+
+
+def _filtered(course: Course, wanted: SubmissionFilter) -> Select:
+    query = select(Submission).where(Submission.course_id == course.id)
+    if wanted.student is not None:
+        query = query.join(Submission.student).where(User.login == wanted.student)
+    if wanted.module is not None:
+        query = query.where(
+            exists().where(CheckResult.submission_id == Submission.id,
+                           CheckResult.module == wanted.module)
+            | exists().where(Grade.submission_id == Submission.id, Grade.module == wanted.module))
+    if wanted.status is not None:
+        query = query.where(Submission.status == wanted.status)
+    if wanted.since is not None:
+        query = query.where(Submission.pushed_at >= wanted.since)
+    if wanted.until is not None:
+        query = query.where(Submission.pushed_at < wanted.until)
+    return query
+
+
+def list_submissions(session: Session, course: Course, wanted: SubmissionFilter, page: int,
+                     per_page: int) -> tuple[list[Submission], int]:
+    """One page of submissions, newest first, and how many match in all."""
+    query = _filtered(course, wanted)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    items = session.scalars(query.order_by(Submission.id.desc())
+                            .offset((page - 1) * per_page).limit(per_page)).all()
+    return list(items), total
+
+
+def students(session: Session, course: Course) -> list[tuple[User, Membership]]:
+    return list(session.execute(
+        select(User, Membership).join(Membership, Membership.user_id == User.id)
+        .where(Membership.course_id == course.id, Membership.role == Role.student)
+        .order_by(User.login)))
+
+
+def status_counts(session: Session, course: Course) -> dict[str, int]:
+    rows = session.execute(select(Submission.status, func.count()).where(
+        Submission.course_id == course.id).group_by(Submission.status))
+    return {status.value: count for status, count in rows}
+
+
+def audit_log(session: Session, course: Course, limit: int = 500) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.course_id == course.id)
+                                .order_by(AuditEvent.id.desc()).limit(limit)))

@@ -1,0 +1,1 @@
+"""Student repos on disk and the git smart HTTP endpoint that serves them."""

@@ -1,0 +1,30 @@
+"""Hand submissions to the Celery workers, by task name (no import of the worker code).
+
+The submission row is always committed first, with status "queued": if the broker is down
+or not configured, the row is the durable record and the workers' reconciler re-enqueues it.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+GRADE_TASK = "workers.tasks.grade_submission"
+# Fail fast: a push or an API call must not hang on an unreachable broker.
+_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+
+
+def enqueue(submission_ids: Iterable[int], broker_url: str | None) -> bool:
+    """Send one grading task per id; False when there is no broker to send to."""
+    ids = list(submission_ids)
+    if not broker_url or not ids:
+        return False
+    import celery
+
+    app = celery.Celery(broker=broker_url)
+    app.conf.broker_connection_timeout = 3
+    try:
+        for submission_id in ids:
+            app.send_task(GRADE_TASK, args=[submission_id], retry=True,
+                          retry_policy=_RETRY_POLICY)
+    finally:
+        app.close()
+    return True

@@ -1,0 +1,83 @@
+"""CIFAR-10 with a CNN built only from tinytorch: time to 75% test accuracy on this machine.
+
+    python bench/cifar10_cnn.py [--data ../shared/data/cifar10-jpg.tar.gz] [--minutes 15] [--epochs 8]
+
+Trains ``milestones.cifar10.CifarNet`` on the real data and prints, besides one line per
+epoch: the wall time to reach 75% test accuracy (training and evaluation, data loading
+reported apart), the final accuracy, and the FLOP/s the training steps achieved as a fraction
+of NumPy's own float32 matmul FLOP/s, measured before and after training in the same run
+(the better of the two is the reference). The load average is printed too: other processes
+on the machine slow a run down, and the figures are only comparable at similar load.
+Not run in CI (it takes about 15 minutes); tests/milestones/test_cifar10_smoke.py is the short version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from milestones.cifar10 import keep_freed_memory, load_data, train
+from tinytorch.perf.kernels import time_kernel
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg.tar.gz"
+DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tinytorch"
+
+
+def matmul_flops_per_second(n: int = 1024) -> float:
+    """NumPy's float32 (n, n) @ (n, n) rate: the ceiling the CNN's matmuls run against."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.normal(size=(n, n)).astype(np.float32) for _ in range(2))
+    return 2 * n**3 / time_kernel(np.matmul, a, b, repeats=7)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(DEFAULT_DATA))
+    parser.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help="decoded arrays are cached here as .npy")
+    parser.add_argument("--minutes", type=float, default=15.0)
+    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--width", type=int, default=24)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=0.08)
+    parser.add_argument("--target", type=float, default=0.75)
+    args = parser.parse_args()
+    if not Path(args.data).exists():
+        parser.error(f"CIFAR-10 not found at {args.data} (pass --data)")
+
+    keep_freed_memory()
+    threads = os.environ.get("OPENBLAS_NUM_THREADS", "default (all cores)")
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; OPENBLAS_NUM_THREADS={threads}")
+    peak_before = matmul_flops_per_second()
+    load_start = time.perf_counter()
+    train_set, test_set = load_data(args.data, None, args.cache_dir)
+    load_seconds = time.perf_counter() - load_start
+    cpu_start = time.process_time()
+    result = train(train_set, test_set, epochs=args.epochs, minutes=args.minutes, batch_size=args.batch_size,
+                   width=args.width, lr=args.lr, target=args.target)
+    cpu_seconds = time.process_time() - cpu_start
+    peak_after = matmul_flops_per_second()
+    peak = max(peak_before, peak_after)
+    step_seconds = sum(epoch["train_s"] for epoch in result.history)
+    achieved = result.flops / step_seconds
+
+    print(f"load average {os.getloadavg()[0]:.2f} after training")
+    print(f"data loading: {load_seconds:.1f}s")
+    if result.seconds_to_target is None:
+        print(f"time to {args.target:.0%} test accuracy: NOT REACHED in {result.train_seconds:.1f}s")
+    else:
+        print(f"time to {args.target:.0%} test accuracy: {result.seconds_to_target:.1f}s "
+              f"({result.seconds_to_target / 60:.1f} min; {load_seconds + result.seconds_to_target:.1f}s with data loading; "
+              f"{result.cpu_seconds_to_target:.1f} CPU-seconds)")
+    print(f"final test accuracy: {result.final_accuracy:.4f} after {result.train_seconds:.1f}s "
+          f"({cpu_seconds:.1f} CPU-seconds in this process)")
+    print(f"training FLOP/s: {achieved / 1e9:.1f} GFLOP/s = {achieved / peak:.1%} of NumPy matmul "
+          f"({peak_before / 1e9:.1f} GFLOP/s before, {peak_after / 1e9:.1f} after)")
+    return 0 if result.seconds_to_target is not None else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Course milestones: whole programs built only from ``tinytorch`` (``python -m milestones.<name>``)."""

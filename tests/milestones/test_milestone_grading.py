@@ -1,0 +1,76 @@
+"""Milestones in a grading job (workers/milestone_grading.py): the course's jobs and limits,
+the dataset configuration, a scored run with a fresh seed, progress on the submission row."""
+
+
+import pytest
+
+from autograder.course_config import load_course
+from autograder.models import Submission, SubmissionStatus
+from tests.workers.world import GradingWorld
+from workers.backends.local import LocalBackend
+from workers.milestone_data import DatasetMissing
+from workers.milestone_grading import (ProgressNote, check_worker_datasets, dataset_dir,
+                                       grade_milestone, milestone_jobs, plan_overrides)
+from workers.settings import CHECKOUT
+from workers.suite import package_tar
+
+RUBRICS = CHECKOUT / "rubrics"
+SHARED_DATA = CHECKOUT.parent / "shared" / "data"
+
+
+def test_the_demo_course_grades_three_milestones_under_their_rubric_limits():
+    jobs = milestone_jobs(load_course(RUBRICS / "course.yaml"), RUBRICS)
+    assert [job.milestone_id for job in jobs] == ["xor", "cifar10", "tinygpt"]
+    cifar = jobs[1]
+    assert (cifar.limits.cpus, cifar.limits.wall_s, cifar.limits.memory_mb) == (2, 1500, 3072)
+    assert cifar.rubric.rubric.training.budget_s == 1200
+
+
+def test_an_unset_or_incomplete_dataset_dir_is_a_configuration_error(tmp_path):
+    with pytest.raises(DatasetMissing, match="AUTOGRADER_DATASET_DIR is not set"):
+        dataset_dir({})
+    (tmp_path / "cifar10-jpg.tar.gz").write_bytes(b"")
+    with pytest.raises(DatasetMissing, match="no Tiny Shakespeare") as caught:
+        check_worker_datasets({"AUTOGRADER_DATASET_DIR": str(tmp_path)})
+    assert "CIFAR-10" not in str(caught.value)
+
+
+def test_grade_milestone_scores_the_reference_with_a_fresh_seed_each_time():
+    if not (SHARED_DATA / "tinyshakespeare.txt").is_file():
+        pytest.skip(f"the course data is not at {SHARED_DATA}")
+    (xor,) = [j for j in milestone_jobs(load_course(RUBRICS / "course.yaml"), RUBRICS)
+              if j.milestone_id == "xor"]
+    runs = [grade_milestone(xor, package_tar(CHECKOUT), LocalBackend(), SHARED_DATA)
+            for _ in range(2)]
+    assert all(scored.points == scored.max_points == 100 for _, scored in runs)
+    assert runs[0][0]["seed"] != runs[1][0]["seed"]
+
+
+def test_progress_shows_on_the_running_submission_only_for_its_own_attempt(
+        tmp_path, migrated_database):
+    world = GradingWorld(tmp_path, migrated_database)
+    submission_id = world.submit("ada", CHECKOUT / "tinytorch")
+    with world.sessions() as session:
+        row = session.get(Submission, submission_id)
+        row.status, row.attempts, row.status_detail = SubmissionStatus.running, 1, "grading on h:1"
+        session.commit()
+    numbers = {"milestone": "cifar10", "epoch": 2, "epoch_loss": 1.5, "accuracy": 0.4,
+               "time_left_s": 300.0, "epoch_end": True}
+    ProgressNote(world.sessions, submission_id, 2, "grading on h:1")(numbers)
+    assert world.submission(submission_id).status_detail == "grading on h:1"
+    note = ProgressNote(world.sessions, submission_id, 1, "grading on h:1", every_s=3600)
+    note(numbers)
+    expected = "grading on h:1; cifar10: epoch 2, loss 1.500, accuracy 40.0%, 300 s left"
+    assert world.submission(submission_id).status_detail == expected
+    note({**numbers, "epoch": 3, "epoch_end": False})          # within every_s: not written
+    assert world.submission(submission_id).status_detail == expected
+
+
+def test_plan_overrides_come_from_json_and_bad_ones_are_named():
+    assert plan_overrides({}) == {}
+    env = {"AUTOGRADER_MILESTONE_PLANS": '{"cifar10": {"train_limit": 1200}}'}
+    assert plan_overrides(env) == {"cifar10": {"train_limit": 1200}}
+    with pytest.raises(ValueError, match="AUTOGRADER_MILESTONE_PLANS is not valid JSON"):
+        plan_overrides({"AUTOGRADER_MILESTONE_PLANS": "{cifar10"})
+    with pytest.raises(ValueError, match="must map milestones"):
+        plan_overrides({"AUTOGRADER_MILESTONE_PLANS": '{"mnist": {}}'})

@@ -1,0 +1,6 @@
+import time
+
+
+def probe():
+    time.sleep(3600)
+    return "woke up"

@@ -1,0 +1,82 @@
+"""Grading jobs reach a real Redis broker as Celery messages; a dead broker loses nothing."""
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from autograder.db import get_session
+from autograder.models import Submission, SubmissionStatus
+from autograder.queue import GRADE_TASK
+from tests.service.gitclient import commit_file, git, repo_url
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = _free_port()
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
+                               "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                              stdout=subprocess.DEVNULL)
+    client = redis.Redis(port=port)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline:
+                server.kill()
+                raise
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def _push_one(world, live_server, tmp_path) -> subprocess.CompletedProcess:
+    url = repo_url(live_server, "ml101", "alice", *world.auth("alice"))
+    git("clone", "-q", url, "work", cwd=tmp_path)
+    commit_file(tmp_path / "work", "a.py", "a = 1\n", "a")
+    return git("push", "origin", "main", cwd=tmp_path / "work")
+
+
+def _queued(app) -> list[Submission]:
+    with app.app_context():
+        return list(get_session().scalars(select(Submission)))
+
+
+def test_a_push_sends_one_grading_task_to_redis(app, world, live_server, tmp_path, redis_url):
+    app.config["BROKER_URL"] = redis_url
+    pushed = _push_one(world, live_server, tmp_path)
+    assert "remote: queued for grading" in pushed.stderr
+    [submission] = _queued(app)
+    [raw] = redis.Redis.from_url(redis_url).lrange("celery", 0, -1)
+    message = json.loads(raw)
+    assert message["headers"]["task"] == GRADE_TASK
+    args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
+    assert args == [submission.id] and kwargs == {}
+
+
+def test_a_dead_broker_keeps_the_submission_queued(app, world, live_server, tmp_path):
+    app.config["BROKER_URL"] = f"redis://127.0.0.1:{_free_port()}/0"
+    pushed = _push_one(world, live_server, tmp_path)
+    assert "grading queue unreachable" in pushed.stderr
+    assert "your submission is saved and will be graded when it is back" in pushed.stderr
+    [submission] = _queued(app)
+    assert submission.status is SubmissionStatus.queued

@@ -1,0 +1,83 @@
+"""The TA pages: who may see them, what they show, and that they escape what students wrote."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+from sqlalchemy import select
+
+from autograder.db import get_session
+from autograder.models import User
+from tests.service.seed import graded_submission
+
+
+def test_staff_see_the_course_overview_with_recent_submissions(app, client, world):
+    sub = graded_submission(app, "ml101", "alice")
+    page = client.get("/courses/ml101/", auth=world.auth("ta1"))
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "2 students, 1 submissions" in text and f'href="/submissions/{sub}"' in text
+
+
+def test_staff_see_every_check_of_a_submission(app, client, world):
+    sub = graded_submission(app, "ml101", "alice")
+    text = client.get(f"/submissions/{sub}", auth=world.auth("prof")).get_data(as_text=True)
+    assert "setup.hidden_secret" in text and "SECRET log" in text and "7.00" in text
+
+
+@pytest.mark.parametrize("login, code", [(None, 401), ("alice", 403), ("bob", 403),
+                                         ("ta2", 404), ("ta1", 200)])
+def test_pages_are_for_this_courses_staff_only(app, client, world, login, code):
+    sub = graded_submission(app, "ml101", "alice")
+    auth = world.auth(login) if login else None
+    expected = {"/courses/ml101/": code, f"/submissions/{sub}": code if login != "bob" else 404}
+    seen = {path: client.get(path, auth=auth).status_code for path in expected}
+    assert seen == expected
+    if login is None:
+        assert client.get("/").headers["WWW-Authenticate"].startswith("Basic")
+
+
+def test_student_names_are_escaped(app, client, world):
+    with app.app_context():
+        session = get_session()
+        session.scalar(select(User).where(User.login == "alice")).name = "<script>x()</script>"
+        session.commit()
+    graded_submission(app, "ml101", "alice")
+    text = client.get("/courses/ml101/", auth=world.auth("ta1")).get_data(as_text=True)
+    assert "<script>x()" not in text and "&lt;script&gt;x()" in text
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip("no Chromium on this machine (apt-get install chromium)")
+
+
+def test_submission_page_renders_in_headless_chromium(app, world, live_server, tmp_path):
+    browser = _chromium()
+    sub = graded_submission(app, "ml101", "alice")
+    login, token = world.auth("ta1")
+    url = live_server.replace("http://", f"http://{login}:{token}@") + f"/submissions/{sub}"
+    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
+                             f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
+                            capture_output=True, text=True, timeout=120)
+    dom = result.stdout
+    assert f"<h1>Submission {sub}</h1>" in dom, result.stderr[-2000:]
+    assert 'id="status" class="graded"' in dom and "setup.public_ok" in dom
+
+
+def test_submissions_page_filters_and_pages(app, client, world):
+    alice = [graded_submission(app, "ml101", "alice") for _ in range(3)]
+    bob = graded_submission(app, "ml101", "bob", module="02_tensor")
+    auth = world.auth("ta1")
+    page = client.get("/courses/ml101/submissions?student=alice&module=&status=&per_page=2",
+                      auth=auth).get_data(as_text=True)
+    assert "3 submissions, page 1." in page
+    assert f'href="/submissions/{alice[2]}"' in page and f'href="/submissions/{bob}"' not in page
+    assert 'rel="next"' in page and "page=2" in page and 'rel="prev"' not in page
+    by_module = client.get("/courses/ml101/submissions?module=02_tensor", auth=auth)
+    assert f'href="/submissions/{bob}"' in by_module.get_data(as_text=True)
+    bad = client.get("/courses/ml101/submissions?status=done", auth=auth)
+    assert bad.status_code == 400 and "status: one of" in bad.get_data(as_text=True)

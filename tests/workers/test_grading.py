@@ -1,0 +1,68 @@
+"""grade_submission in this process (no Celery): retries replace, duplicates do nothing,
+faults are recorded, never as zeros.  Scores through Celery and Docker: test_celery.py."""
+
+import shutil
+
+import pytest
+
+from autograder.models import SubmissionStatus
+from tests.workers.world import assert_all_pass
+from workers import grading
+from workers.backends.docker import DockerBackend
+from workers.backends.local import LocalBackend
+
+
+def test_a_regrade_replaces_and_a_duplicate_does_nothing(world, reference_package):
+    settings, backend = world.settings(), LocalBackend()
+    submission_id = world.submit("ref", reference_package)
+    assert grading.grade_submission(submission_id, world.sessions, settings,
+                                    backend) == SubmissionStatus.graded
+    first = world.submission(submission_id)
+    assert first.attempts == 1
+    assert_all_pass(first)
+    assert grading.grade_submission(submission_id, world.sessions, settings,
+                                    backend) is None   # a second delivery
+    world.requeue(submission_id)
+    assert grading.grade_submission(submission_id, world.sessions, settings, backend)
+    again = world.submission(submission_id)
+    assert again.attempts == 2 and len(again.grades) == 1
+    assert sorted(c.check_id for c in again.checks) == sorted(c.check_id for c in first.checks)
+
+
+def test_a_commit_without_tinytorch_is_a_result_not_a_fault(world, reference_package):
+    submission_id = world.submit("lost", reference_package, folder="src")
+    assert grading.grade_submission(submission_id, world.sessions, world.settings(),
+                                    LocalBackend()) == SubmissionStatus.failed
+    failed = world.submission(submission_id)
+    assert "has no tinytorch/ folder" in failed.status_detail and failed.grades == []
+
+
+def test_docker_down_is_an_infra_error_not_a_zero(world, reference_package, tmp_path,
+                                                  monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    submission_id = world.submit("ref", reference_package)
+    with pytest.raises(grading.InfrastructureFault, match="Docker is not available"):
+        grading.grade_submission(submission_id, world.sessions, world.settings(),
+                                 DockerBackend())
+    faulted = world.submission(submission_id)
+    assert faulted.status == SubmissionStatus.infra_error
+    assert "Docker is not available" in faulted.status_detail
+    assert faulted.grades == [] and faulted.checks == []
+
+
+def test_missing_repository_is_an_infra_error(world, reference_package):
+    submission_id = world.submit("ref", reference_package)
+    shutil.rmtree(world.repos_dir)
+    with pytest.raises(grading.InfrastructureFault, match="is missing"):
+        grading.grade_submission(submission_id, world.sessions, world.settings(),
+                                 LocalBackend())
+    assert world.submission(submission_id).status == SubmissionStatus.infra_error
+
+
+def test_modules_that_cannot_fit_the_task_time_limit_are_a_configuration_fault(
+        world, reference_package):
+    submission_id = world.submit("ref", reference_package)
+    settings = world.settings(AUTOGRADER_TASK_SOFT_LIMIT_S="60")   # 02_tensor allows 120 s
+    with pytest.raises(grading.InfrastructureFault, match="more than the grading task's soft"):
+        grading.grade_submission(submission_id, world.sessions, settings, LocalBackend())
+    assert world.submission(submission_id).status == SubmissionStatus.infra_error

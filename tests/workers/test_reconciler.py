@@ -1,0 +1,84 @@
+"""Which submissions the reconciler re-sends, and that it hands them back to "queued"."""
+
+import subprocess
+import sys
+from datetime import timedelta
+
+from autograder.models import Submission, SubmissionStatus, utcnow
+from workers import grading, reconciler
+from workers.owners import current_owner
+
+
+def _dead_owner():
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return current_owner().rpartition(":")[0] + f":{proc.pid}"
+
+
+def _set(world, submission_id, **values):
+    with world.sessions() as session:
+        submission = session.get(Submission, submission_id)
+        for name, value in values.items():
+            setattr(submission, name, value)
+        session.commit()
+
+
+def test_reconciler_resends_lost_jobs_only(world, reference_package):
+    settings = world.settings(AUTOGRADER_QUEUED_STALE_S="600", AUTOGRADER_TASK_HARD_LIMIT_S="60")
+    now = utcnow()
+    ids = {name: world.submit(name, reference_package) for name in (
+        "queued_old", "queued_new", "running_stale", "running_dead", "running_alive", "graded")}
+    _set(world, ids["queued_old"], pushed_at=now - timedelta(hours=1))
+    _set(world, ids["running_stale"], status=SubmissionStatus.running,
+         started_at=now - timedelta(seconds=200), status_detail="grading on elsewhere:1")
+    _set(world, ids["running_dead"], status=SubmissionStatus.running, started_at=now,
+         status_detail=grading.running_detail(_dead_owner()))
+    _set(world, ids["running_alive"], status=SubmissionStatus.running, started_at=now,
+         status_detail=grading.running_detail(current_owner()))
+    _set(world, ids["graded"], status=SubmissionStatus.graded,
+         pushed_at=now - timedelta(hours=1))
+    sent = []
+    assert reconciler.reconcile(world.sessions, settings, sent.append) == sent
+    assert sorted(sent) == sorted([ids["queued_old"], ids["running_stale"], ids["running_dead"]])
+    for name in ("running_stale", "running_dead"):
+        requeued = world.submission(ids[name])
+        assert requeued.status == SubmissionStatus.queued
+        assert requeued.status_detail == "re-enqueued: its worker was lost"
+    assert world.submission(ids["running_alive"]).status == SubmissionStatus.running
+
+
+def test_a_busy_queue_is_not_flooded_with_duplicates(world, reference_package):
+    submission_id = world.submit("waiting", reference_package)
+    _set(world, submission_id, pushed_at=utcnow() - timedelta(hours=1))
+    settings = world.settings(AUTOGRADER_QUEUED_STALE_S="600")
+    assert reconciler.reconcile(world.sessions, settings, print, backlog=40) == []
+    assert reconciler.reconcile(world.sessions, settings, lambda _: None) == [submission_id]
+
+
+def test_claim_refuses_a_live_job_takes_a_lost_one_and_gives_up_in_the_end(
+        world, reference_package):
+    settings = world.settings(AUTOGRADER_MAX_LOST_ATTEMPTS="2")
+    submission_id = world.submit("ref", reference_package)
+    with world.sessions() as session:
+        assert grading.claim(session, submission_id, settings) == 1
+    with world.sessions() as session:
+        assert grading.claim(session, submission_id, settings) is None
+    _set(world, submission_id, status_detail=grading.running_detail(_dead_owner()))
+    with world.sessions() as session:
+        assert grading.claim(session, submission_id, settings) == 2
+    _set(world, submission_id, status_detail=grading.running_detail(_dead_owner()))
+    with world.sessions() as session:
+        assert grading.claim(session, submission_id, settings) is None
+    given_up = world.submission(submission_id)
+    assert given_up.status == SubmissionStatus.infra_error and given_up.attempts == 2
+    assert given_up.status_detail.startswith("given up after 2 attempts")
+
+
+def test_reconciler_gives_up_a_job_that_keeps_losing_its_worker(world, reference_package):
+    settings = world.settings(AUTOGRADER_MAX_LOST_ATTEMPTS="3")
+    submission_id = world.submit("ref", reference_package)
+    _set(world, submission_id, status=SubmissionStatus.running, started_at=utcnow(), attempts=3,
+         status_detail=grading.running_detail(_dead_owner()))
+    sent = []
+    assert reconciler.reconcile(world.sessions, settings, sent.append) == []
+    assert world.submission(submission_id).status == SubmissionStatus.infra_error

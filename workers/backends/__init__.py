@@ -1,0 +1,42 @@
+"""How the trusted side starts a runner: the contract every backend keeps.
+
+The harness only ever talks bytes to a :class:`RunnerHandle`, so the same checks run against a
+local subprocess (self-check, machines without Docker) or the Docker sandbox.
+"""
+
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+
+@dataclass(frozen=True)
+class Limits:
+    wall_s: float = 300.0      # whole-job wall clock
+    memory_mb: int = 1024
+    cpus: float = 1.0
+    pids: int = 128
+    tmpfs_mb: int = 256
+    datasets: tuple[tuple[str, str], ...] = ()   # (host_dir, container_dir), mounted read-only
+
+
+class BackendUnavailable(RuntimeError):
+    """The runner could not be started at all (Docker down, image missing): an
+    infrastructure error, retried and never graded as a zero."""
+
+
+class RunnerHandle(Protocol):
+    stdin: BinaryIO            # frames to the runner
+    stdout: BinaryIO           # frames from the runner (nothing else is ever written here)
+
+    def stderr_tail(self) -> str: ...        # capped student output, for messages
+    def peak_memory_bytes(self) -> int | None: ...   # from the cgroup, never from the student
+    def kill(self) -> None: ...
+    def close(self) -> None: ...             # always removes the process / container
+    # Beyond docs/ARCHITECTURE.md, so a dead runner gets a precise reason:
+    def wait(self, timeout: float) -> int | None: ...   # exit code, None if still running
+    def oom_killed(self) -> bool: ...        # the backend saw the memory limit kill it
+
+
+class Backend(Protocol):
+    name: str                  # "local" (unsafe for untrusted code) or "docker"
+
+    def start(self, limits: Limits) -> RunnerHandle: ...

@@ -1,0 +1,77 @@
+"""Module 03 - Activations: hidden checks (graders only): extremes, axes and dtypes."""
+
+import numpy as np
+
+from workers.checkpoints import assert_array, check
+
+IMPORT = ("from tinytorch.core.tensor import Tensor\n"
+          "from tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax")
+
+
+@check("activations.sigmoid.stable", "Sigmoid() of -1000 and 1000 gives 0 and 1 without "
+       "overflowing exp", "hidden")
+def test_sigmoid_stable(student):
+    values = [-1000.0, -100.0, 0.0, 100.0, 1000.0]
+    student.exec(f"{IMPORT}\nx = Tensor({values})\n"
+                 "with np.errstate(over='raise'):\n    y = Sigmoid()(x)")
+    assert_array(student.array("y"), [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-30,
+                 what="Sigmoid()(x) for x = [-1000, -100, 0, 100, 1000]")
+
+
+@check("activations.log_softmax.stable", "LogSoftmax() of [1000, 0, -1000] stays finite "
+       "(log-sum-exp)", "hidden")
+def test_log_softmax_stable(student):
+    student.exec(f"{IMPORT}\nx = Tensor([[1000.0, 0.0, -1000.0]])")
+    assert_array(student.array("LogSoftmax()(x)"), [[0.0, -1000.0, -2000.0]],
+                 what="LogSoftmax()(x) for x = [[1000, 0, -1000]]")
+
+
+@check("activations.softmax.dim", "Softmax(dim=0) normalises each column instead of each row",
+       "hidden")
+def test_softmax_dim(student):
+    x = np.array([[1.0, 2.0, -1.0], [3.0, 0.0, 2.0]])
+    student.exec(f"{IMPORT}\nx = Tensor({x.tolist()})")
+    e = np.exp(x - x.max(axis=0))
+    assert_array(student.array("Softmax(dim=0)(x)"), e / e.sum(axis=0),
+                 what="Softmax(dim=0)(x)")
+
+
+@check("activations.softmax.masked_row", "Softmax() of a row that is all -inf gives zeros, "
+       "not NaN", "hidden")
+def test_softmax_masked_row(student):
+    student.exec(f"{IMPORT}\nx = Tensor(np.array([[0.0, -np.inf, 0.0], [-np.inf] * 3]))")
+    assert_array(student.array("Softmax()(x)"), [[0.5, 0.0, 0.5], [0.0, 0.0, 0.0]],
+                 what="Softmax()(x) for x = [[0, -inf, 0], [-inf, -inf, -inf]]")
+
+
+@check("activations.inputs.unchanged", "activations return new tensors and leave their input "
+       "alone", "hidden")
+def test_inputs_unchanged(student):
+    values = [[-2.0, -0.5, 0.0, 0.5, 3.0]]
+    student.exec(f"{IMPORT}\nx = Tensor({values})\n"
+                 "outs = [f(x) for f in (ReLU(), Sigmoid(), Tanh(), GELU(), Softmax(), "
+                 "LogSoftmax())]")
+    assert_array(student.array("x"), values, what="x after applying every activation to it")
+    assert_array(student.array("outs[0]"), np.maximum(values, 0), what="ReLU()(x)")
+
+
+@check("activations.shape.float64", "activations keep the shape of a 3-D input and a float64 "
+       "dtype", "hidden")
+def test_shape_float64(student):
+    x = np.linspace(-3, 3, 24).reshape(2, 3, 4)
+    student.exec(f"{IMPORT}\nx = Tensor(np.linspace(-3, 3, 24).reshape(2, 3, 4), "
+                 "dtype=np.float64)")
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    expected = {"ReLU()": np.maximum(x, 0), "Sigmoid()": 1 / (1 + np.exp(-x)),
+                "Tanh()": np.tanh(x), "Softmax()": e / e.sum(axis=-1, keepdims=True),
+                "GELU()": 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))}
+    for name, values in expected.items():
+        assert_array(student.array(f"{name}(x)"), values, dtype=np.float64, rtol=1e-10,
+                     atol=1e-12, what=f"{name}(x) of a float64 (2, 3, 4) tensor")
+
+
+@check("activations.softmax.bad_dim", "Softmax(dim=2) on a 2-D tensor raises an error instead "
+       "of returning numbers", "hidden")
+def test_softmax_bad_dim(student):
+    student.exec(f"{IMPORT}\nx = Tensor([[1.0, 2.0], [3.0, 4.0]])\nSoftmax(dim=1)(x)")
+    student.raises("Softmax(dim=2)(x)", "ValueError", "IndexError")

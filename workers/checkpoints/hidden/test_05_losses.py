@@ -1,0 +1,73 @@
+"""Module 05 - Losses: hidden checks (graders only): smoothing, label forms, edges, errors."""
+
+import numpy as np
+
+from workers.checkpoints import assert_array, check
+
+IMPORT = ("from tinytorch.core.tensor import Tensor\n"
+          "from tinytorch.core.losses import MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss")
+LOGITS = np.array([[1.0, -0.5, 2.0], [0.0, 0.3, -1.2]])
+
+
+@check("losses.cross_entropy.label_smoothing", "CrossEntropyLoss(label_smoothing=0.1) spreads "
+       "0.1 of the target evenly over the classes", "hidden")
+def test_label_smoothing(student):
+    z = LOGITS - LOGITS.max(axis=1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    target = np.full_like(log_probs, 0.1 / 3)
+    target[[0, 1], [2, 0]] += 0.9
+    student.exec(f"{IMPORT}\nlogits = Tensor({LOGITS.tolist()})")
+    assert_array(student.array("CrossEntropyLoss(label_smoothing=0.1)(logits, [2, 0])"),
+                 -(target * log_probs).sum() / 2, what="the smoothed loss")
+
+
+@check("losses.cross_entropy.label_forms", "class ids may be a list, an int array or a "
+       "float Tensor", "hidden")
+def test_label_forms(student):
+    student.exec(f"{IMPORT}\nlogits = Tensor({LOGITS.tolist()})\nloss = CrossEntropyLoss()")
+    reference = student.array("loss(logits, [1, 2])")
+    for form in ("np.array([1, 2])", "Tensor([1.0, 2.0])", "np.array([[1], [2]])"):
+        assert_array(student.array(f"loss(logits, {form})"), reference,
+                     what=f"the loss with labels {form}")
+
+
+@check("losses.cross_entropy.extremes", "uniform logits give log(classes); a confident right "
+       "answer gives about 0", "hidden")
+def test_cross_entropy_extremes(student):
+    student.exec(f"{IMPORT}\nloss = CrossEntropyLoss()")
+    assert_array(student.array("loss(Tensor(np.zeros((3, 10))), [0, 5, 9])"), np.log(10),
+                 what="the loss of all-zero logits over 10 classes")
+    assert_array(student.array("loss(Tensor([[0.0, 50.0, 0.0]]), [1])"), 0.0, atol=1e-6,
+                 what="the loss of logits [0, 50, 0] with label 1")
+
+
+@check("losses.cross_entropy.bad_labels", "a class id outside [0, classes) or 1-D logits raise "
+       "ValueError", "hidden")
+def test_cross_entropy_bad_labels(student):
+    student.exec(f"{IMPORT}\nlogits = Tensor({LOGITS.tolist()})\nloss = CrossEntropyLoss()\n"
+                 "loss(logits, [0, 2])")
+    student.raises("loss(logits, [0, 3])", "ValueError")
+    student.raises("loss(logits, [-1, 0])", "ValueError")
+    student.raises("loss(Tensor([1.0, 2.0, 3.0]), [0])", "ValueError")
+
+
+@check("losses.bce.clipped", "BinaryCrossEntropyLoss of probabilities exactly 0 and 1 stays "
+       "finite", "hidden")
+def test_bce_clipped(student):
+    student.exec(f"{IMPORT}\nloss = BinaryCrossEntropyLoss()\n"
+                 "right = loss(Tensor([1.0, 0.0]), Tensor([1.0, 0.0]))\n"
+                 "wrong = loss(Tensor([0.0, 1.0]), Tensor([1.0, 0.0]))")
+    right, wrong = student.array("right"), student.array("wrong")
+    if not (np.isfinite(right) and 0 <= right < 1e-3):
+        raise AssertionError(f"certain, correct predictions gave loss {right}, expected about 0")
+    if not (np.isfinite(wrong) and wrong > 10):
+        raise AssertionError(f"certain, wrong predictions gave loss {wrong}, expected a large "
+                             "finite number (clip p away from 0 and 1)")
+
+
+@check("losses.mse.float64", "MSELoss keeps float64 predictions in float64", "hidden")
+def test_mse_float64(student):
+    p = np.array([1.0, 2.0, 3.0]) / 3
+    student.exec(f"{IMPORT}\np = Tensor(np.array([1.0, 2.0, 3.0]) / 3, dtype=np.float64)")
+    assert_array(student.array("MSELoss()(p, np.zeros(3))"), np.mean(p ** 2), dtype=np.float64,
+                 rtol=1e-12, what="MSELoss()(p, zeros) for float64 p")

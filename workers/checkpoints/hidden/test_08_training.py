@@ -1,0 +1,132 @@
+"""Module 08 - Training: hidden checks (graders only): checkpoint safety, schedules, clipping,
+evaluation and a small end-to-end run."""
+
+import numpy as np
+
+from workers.checkpoints import assert_array, assert_equal, check
+from workers.checkpoints.public.test_08_training import IMPORT, LINEAR_SGD, X, Y, batches, weights
+
+TRAINED = f"{IMPORT}\nimport os, tempfile\n{LINEAR_SGD}trainer.train_epoch({batches(slice(None))})\n"
+
+
+@check("training.checkpoint.atomic", "a save that fails half-way leaves the previous "
+       "checkpoint intact and no stray files", "hidden")
+def test_checkpoint_atomic(student):
+    student.exec(f"{TRAINED}folder = tempfile.mkdtemp()\npath = os.path.join(folder, 'run.npz')\n"
+                 "trainer.save_checkpoint(path)\nsaved = [p.data.copy() for p in "
+                 "model.parameters()]\ntrainer.train_epoch(" + batches(slice(None)) + ")\n"
+                 "real = (np.savez, np.savez_compressed)\n"
+                 "def broken(file, *args, **kwargs):\n"
+                 "    (open(file, 'wb') if isinstance(file, (str, os.PathLike)) else file)"
+                 ".write(b'half a checkpoint')\n    raise OSError('disk full')\n"
+                 "np.savez = np.savez_compressed = broken\ntry:\n"
+                 "    trainer.save_checkpoint(path)\n    interrupted = False\n"
+                 "except OSError:\n    interrupted = True\nfinally:\n"
+                 "    np.savez, np.savez_compressed = real")
+    assert_equal(student.eval("interrupted"), True,
+                 what="whether the injected write failure reached save_checkpoint")
+    assert_equal(student.eval("sorted(os.listdir(folder))"), ["run.npz"],
+                 what="the files in the checkpoint folder after the failed save")
+    student.exec("try:\n    trainer.load_checkpoint(path)\n    unreadable = None\n"
+                 "except Exception as error:\n    unreadable = repr(error)")
+    unreadable = student.eval("unreadable")
+    if unreadable is not None:
+        raise AssertionError("after a save failed half-way, the previous checkpoint no longer "
+                             f"loads ({unreadable[:300]}): write to a temporary file, then "
+                             "rename it over the old one")
+    for index, name in enumerate(("weight", "bias")):
+        assert_array(student.array(f"model.{name}"), student.array(f"saved[{index}]"), rtol=0,
+                     atol=0, what=f"the {name} loaded from the checkpoint the failed save left")
+
+
+@check("training.checkpoint.refuses_pickle", "load_checkpoint refuses a file with pickled "
+       "objects and never runs their code", "hidden")
+def test_checkpoint_refuses_pickle(student):
+    student.exec(f"{TRAINED}import builtins\npath = os.path.join(tempfile.mkdtemp(), 'x.npz')\n"
+                 "trainer.save_checkpoint(path)\ntrainer.load_checkpoint(path)\n"
+                 "class Boom:\n    def __reduce__(self):\n"
+                 "        return (exec, ('import builtins; builtins.PWNED = True',))\n"
+                 "np.savez(path, **{'meta.json': np.array([Boom()], dtype=object)})")
+    student.raises("trainer.load_checkpoint(path)", "ValueError")
+    assert_equal(student.eval("hasattr(builtins, 'PWNED')"), False,
+                 what="whether loading ran code from the file")
+
+
+@check("training.scheduler.interval", "the schedule steps after every batch by default, or "
+       "once per epoch with scheduler_interval='epoch'", "hidden")
+def test_scheduler_interval(student):
+    data = batches(slice(0, 1), slice(1, 2), slice(2, 4))
+    student.exec(f"{IMPORT}\nresults = []\nfor interval in ('batch', 'epoch'):\n"
+                 "    model = Linear(3, 1)\n    opt = SGD(model.parameters(), lr=0.1)\n"
+                 "    trainer = Trainer(model, opt, MSELoss(), StepLR(opt, 1, gamma=0.5), "
+                 "scheduler_interval=interval)\n"
+                 f"    trainer.train_epoch({data})\n    results.append(trainer.history['lr'])")
+    assert_array(np.array(student.eval("results")), [[0.1 * 0.5 ** 3], [0.1 * 0.5]],
+                 what="history['lr'] after one epoch of 3 batches, per batch and per epoch")
+
+
+@check("training.grad_clip.applied", "Trainer(grad_clip_norm=0.001) clips before the step: "
+       "the weights move by exactly lr * 0.001", "hidden")
+def test_grad_clip_applied(student):
+    student.exec(f"{IMPORT}\n{LINEAR_SGD}trainer.grad_clip_norm = 0.001")
+    weight, bias = weights(student)
+    student.exec(f"trainer.train_epoch({batches(slice(None))})")
+    moved = np.sqrt(np.sum((student.array("model.weight") - weight) ** 2)
+                    + np.sum((student.array("model.bias") - bias) ** 2))
+    assert_array(np.array(moved), 0.1 * 0.001, rtol=1e-3,
+                 what="how far the parameters moved (lr 0.1 times the clipped norm)")
+
+
+@check("training.clip_grad_norm.below_max", "clip_grad_norm leaves gradients under max_norm "
+       "alone and returns their norm", "hidden")
+def test_clip_below_max(student):
+    student.exec(f"{IMPORT}\na = Tensor([0.0, 0.0], requires_grad=True)\n"
+                 "a.grad = np.array([0.3, 0.4], dtype=np.float32)\nnorm = clip_grad_norm([a], 1.0)")
+    assert_array(np.array(student.eval("float(norm)")), 0.5, what="the returned norm")
+    assert_array(student.array("a.grad"), [0.3, 0.4], what="a.grad (already under max_norm)")
+
+
+@check("training.evaluate.metrics", "evaluate() returns the batch-weighted loss and accuracy "
+       "and changes no weights", "hidden")
+def test_evaluate_metrics(student):
+    labels = np.array([0, 1, 1, 0])
+    student.exec(f"{IMPORT}\nmanual_seed(2)\nmodel = Linear(3, 2)\n"
+                 "trainer = Trainer(model, SGD(model.parameters(), lr=0.1), CrossEntropyLoss())\n"
+                 f"x = np.array({X.tolist()})\nlabels = np.array({labels.tolist()})\n"
+                 "before = [p.data.copy() for p in model.parameters()]\n"
+                 "loss, acc = trainer.evaluate([(x[:3], labels[:3]), (x[3:], labels[3:])])")
+    weight, bias = weights(student)
+    assert_array(np.concatenate([weight.ravel(), bias]),
+                 np.concatenate([student.array(f"before[{i}]").ravel() for i in (0, 1)]),
+                 rtol=0, atol=0, what="the weight and bias after evaluate()")
+    logits = X @ weight + bias
+    z = logits - logits.max(axis=1, keepdims=True)
+    losses = -(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[np.arange(4), labels]
+    expected_loss = (3 * losses[:3].mean() + losses[3]) / 4
+    got = student.eval("[float(loss), float(acc)]")
+    assert_array(np.array(got), [expected_loss, np.mean(logits.argmax(axis=1) == labels)],
+                 rtol=1e-5, what="evaluate()'s (loss, accuracy)")
+
+
+@check("training.loop.learns_xor", "a small network trained with Trainer and Adam learns XOR",
+       "hidden")
+def test_learns_xor(student):
+    student.exec(f"{IMPORT}\nmanual_seed(0)\n"
+                 "model = Sequential(Linear(2, 8), Tanh(), Linear(8, 1), Sigmoid())\n"
+                 "trainer = Trainer(model, Adam(model.parameters(), lr=0.05), "
+                 "BinaryCrossEntropyLoss())\n"
+                 "xor = [(np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), "
+                 "np.array([[0.0], [1.0], [1.0], [0.0]]))]\n"
+                 "for _ in range(300):\n    loss, acc = trainer.train_epoch(xor)", timeout=60)
+    loss, acc = student.eval("[float(loss), float(acc)]")
+    if acc != 1.0 or not loss < 0.1:
+        raise AssertionError(f"after 300 epochs on XOR: loss {loss:.3f}, accuracy {acc:.2f} "
+                             "(expected loss < 0.1 and accuracy 1.0)")
+
+
+@check("training.train_epoch.empty_loader", "train_epoch and evaluate on an empty loader raise "
+       "ValueError instead of dividing by zero", "hidden")
+def test_empty_loader(student):
+    student.exec(TRAINED)
+    student.raises("trainer.train_epoch([])", "ValueError")
+    student.raises("trainer.evaluate([])", "ValueError")

@@ -1,0 +1,130 @@
+"""Module 09 - Spatial: hidden checks (graders only): overlapping windows, ties, eval-mode
+gradients, bad input, and Conv2d's speed and im2col memory against the reference."""
+
+import numpy as np
+
+from workers.checkpoints import assert_array, assert_equal, check, ratio_to_reference
+from workers.checkpoints.perf import peak_ratio_to_reference
+from workers.checkpoints.public.test_07_autograd import grads
+from workers.checkpoints.public.test_09_spatial import (
+    GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, backward, batch_norm, batch_norm_layer,
+    conv_layer, tensor)
+from workers.checkpoints.public.test_16_kernels import conv2d
+
+SPEED_BOUND = 10.0
+MEMORY_BOUND = 2.5   # im2col copying every window before striding lands at about 3x
+
+
+@check("spatial.conv2d.overlap_gradients", "a 3 x 3 Conv2d with stride 2 and padding 1 "
+       "(overlapping windows) passes back gradients that match finite differences", "hidden")
+def test_conv2d_overlap_gradients(student):
+    x, w, b = RNG.normal(size=(2, 2, 7, 8)), RNG.normal(size=(3, 2, 3, 3)), RNG.normal(size=3)
+    upstream = RNG.normal(size=conv2d(x, w, b, 2, 1).shape)
+    student.exec(f"{IMPORT}\n{conv_layer('conv', w, b, stride=2, padding=1)}"
+                 f"{tensor('x', x, grad=True)}"
+                 + backward("conv(x)", upstream) +
+                 "weight, bias = conv.weight, conv.bias")
+    assert_gradients(student, lambda x, weight, bias: conv2d(x, weight, bias, 2, 1),
+                     {"x": x, "weight": w, "bias": b}, upstream)
+
+
+@check("spatial.conv2d.init", "a new Conv2d(3, 8, 3) has He-uniform weights (8, 3, 3, 3), a zero "
+       "bias, and computes with them", "hidden")
+def test_conv2d_init(student):
+    x = RNG.normal(size=(1, 3, 5, 5))
+    student.exec(f"{IMPORT}\nconv = Conv2d(3, 8, 3)\n{tensor('x', x)}"
+                 "y = conv(Tensor(x.data.astype(np.float32)))")
+    weight, bias = student.array("conv.weight"), student.array("conv.bias")
+    assert_equal(list(weight.shape), [8, 3, 3, 3], what="Conv2d(3, 8, 3).weight.shape")
+    assert_array(bias, np.zeros(8), what="Conv2d(3, 8, 3).bias")
+    bound = np.sqrt(6 / 27)
+    if np.abs(weight).max() > bound or weight.std() < bound / 3:
+        raise AssertionError(f"Conv2d(3, 8, 3).weight should be uniform in ±sqrt(6 / fan_in) "
+                             f"= ±{bound:.3f}; it ranges over {weight.min():.3f}.."
+                             f"{weight.max():.3f}")
+    assert_array(student.array("y"), conv2d(x, weight.astype(np.float64)), rtol=1e-4,
+                 atol=1e-5, what="Conv2d(3, 8, 3)(x) with its own initial weights")
+
+
+@check("spatial.conv2d.bad_input", "Conv2d raises ValueError for an input with the wrong number "
+       "of channels or smaller than the kernel", "hidden")
+def test_conv2d_bad_input(student):
+    student.exec(f"{IMPORT}\nconv = Conv2d(3, 2, 3)\n_ = conv(Tensor(np.zeros((1, 3, 4, 4))))")
+    student.raises("conv(Tensor(np.zeros((1, 2, 4, 4))))", "ValueError")
+    student.raises("conv(Tensor(np.zeros((1, 3, 2, 2))))", "ValueError")
+
+
+@check("spatial.maxpool.overlapping", "MaxPool2d(3, stride=2) (overlapping windows): values, "
+       "and an element that is the max of two windows gets both gradients", "hidden")
+def test_maxpool_overlapping(student):
+    x = RNG.permutation(98).reshape(2, 1, 7, 7) / 7.0   # distinct values: one max a window
+    assert_pool(student, "MaxPool2d(3, stride=2)", x, 3, 2, np.max)
+
+
+@check("spatial.maxpool.ties", "a window whose maximum appears twice passes its gradient back "
+       "once, to a maximal element", "hidden")
+def test_maxpool_ties(student):
+    x = np.array([[[[1.0, 5.0, 0.0, 2.0], [5.0, 2.0, 2.0, 2.0]]]])
+    student.exec(f"{IMPORT}\n{tensor('x', x, grad=True)}"
+                 + backward("MaxPool2d(2)(x)", np.array([[[[3.0, 4.0]]]])))
+    (grad,) = grads(student, "x")
+    for window, upstream in ((np.s_[..., 0:2], 3.0), (np.s_[..., 2:4], 4.0)):
+        g, values = grad[window], x[window]
+        if not np.isclose(g.sum(), upstream) or np.any(g[values < values.max()] != 0):
+            raise AssertionError(f"x.grad is\n{grad}\nbut each 2 x 2 window should pass its "
+                                 "gradient (3 and 4) once, to elements equal to its maximum")
+
+
+@check("spatial.batchnorm.eval_gradient", "in eval mode BatchNorm2d's input gradient is "
+       "weight / sqrt(running_var + eps) times the upstream gradient", "hidden")
+def test_batchnorm_eval_gradient(student):
+    x = RNG.normal(size=(2, 3, 2, 3))
+    upstream = RNG.normal(size=x.shape)
+    student.exec(f"{IMPORT}\n{batch_norm_layer('bn')}bn.eval()\n{tensor('x', x, grad=True)}"
+                 + backward("bn(x)", upstream) +
+                 "gamma, beta = bn.weight, bn.bias")
+    mean, var = np.zeros(3), np.ones(3)
+    assert_gradients(student, lambda x, gamma, beta: batch_norm(x, gamma, beta, mean, var),
+                     {"x": x, "gamma": GAMMA, "beta": BETA}, upstream)
+
+
+@check("spatial.batchnorm1d.values_gradients", "BatchNorm1d normalises each feature of a "
+       "(batch, features) input; its gradients match finite differences", "hidden")
+def test_batchnorm1d(student):
+    x, upstream = RNG.normal(1.0, 2.0, size=(5, 3)), RNG.normal(size=(5, 3))
+    student.exec(f"{IMPORT}\n{batch_norm_layer('bn', cls='BatchNorm1d')}"
+                 f"{tensor('x', x, grad=True)}y = bn(x)\n"
+                 + backward("y", upstream) +
+                 "gamma, beta = bn.weight, bn.bias")
+    assert_array(student.array("y"), batch_norm(x, GAMMA, BETA), rtol=1e-6, atol=1e-6,
+                 what="BatchNorm1d(3)(x) for x of shape (5, 3)")
+    assert_gradients(student, lambda x, gamma, beta: batch_norm(x, gamma, beta),
+                     {"x": x, "gamma": GAMMA, "beta": BETA}, upstream)
+
+
+def setup(shape):
+    """Runner code for a float32 batch ``x`` of ``shape``."""
+    return (f"{IMPORT}\nrng = np.random.default_rng(0)\n"
+            f"x = Tensor(rng.normal(size={shape}).astype(np.float32))\n")
+
+
+@check("spatial.conv2d.speed", "Conv2d's forward on a 64 x 64 image is about as fast as the "
+       "reference's (no Python loop over pixels)", "hidden")
+def test_conv2d_speed(student, reference):
+    # few channels and many pixels: a loop over the 4096 output pixels shows at ~100x
+    ratio = ratio_to_reference(student, reference, setup((1, 4, 64, 64)) +
+                               "conv = Conv2d(4, 8, 3, padding=1)", "for _ in range(10): conv(x)")
+    assert ratio <= SPEED_BOUND, (f"Conv2d(4, 8, 3, padding=1) took {ratio:.1f}x the "
+                                  f"reference's time (at most {SPEED_BOUND:.0f}x passes)")
+
+
+@check("spatial.conv2d.memory", "Conv2d(8, 16, 3, stride=2) allocates about as much as the "
+       "reference (one im2col matrix of the strided patches)", "hidden")
+def test_conv2d_memory(student, reference):
+    warmed_up = setup((2, 8, 48, 48)) + "conv = Conv2d(8, 16, 3, stride=2, padding=1)\n_ = conv(x)"
+    ratio, peak, reference_peak = peak_ratio_to_reference(student, reference,
+                                                          f"{warmed_up}\ndel _", "y = conv(x)")
+    assert ratio <= MEMORY_BOUND, (
+        f"a forward pass allocated {peak / 2**20:.2f} MiB at its peak, {ratio:.1f}x the "
+        f"reference's {reference_peak / 2**20:.2f} MiB (at most {MEMORY_BOUND}x passes): build the "
+        "im2col matrix from the strided windows only, in the input's dtype")

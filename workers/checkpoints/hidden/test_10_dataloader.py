@@ -1,0 +1,143 @@
+"""Module 10 - DataLoader: hidden checks (graders only): shuffling with partial batches, the
+randomness of the augmentations, and CIFAR-10 layouts and damaged files."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+from workers.checkpoints import assert_array, assert_equal, check
+from workers.checkpoints.public.test_10_dataloader import (
+    IMPORT, WRITE_CIFAR, assert_cifar, assert_crops, dataset, epoch, rows_seen)
+from workers.checkpoints.public.test_13_attention import literal
+
+
+@check("dataloader.shuffle.partial_batches", "shuffling keeps the last partial batch (every "
+       "item once), or drops it with drop_last (no item twice)", "hidden")
+def test_shuffle_partial_batches(student):
+    student.exec(dataset(11) + "kept = DataLoader(ds, batch_size=4, shuffle=True, seed=3)\n"
+                 "dropped = DataLoader(ds, batch_size=4, shuffle=True, drop_last=True, seed=3)")
+    kept = epoch(student, "kept")
+    assert_equal([len(b[0]) for b in kept], [4, 4, 3], what="the batch sizes when shuffling")
+    assert_equal(sorted(rows_seen(kept)), list(range(11)), what="the sorted rows of one epoch")
+    dropped = rows_seen(epoch(student, "dropped"))
+    if len(dropped) != 8 or len(set(dropped)) != 8:
+        raise AssertionError(f"shuffle with drop_last gave rows {dropped}: expected 8 distinct")
+
+
+@check("dataloader.loader.one_big_batch", "a batch_size larger than the dataset gives one batch "
+       "of everything (none with drop_last)", "hidden")
+def test_one_big_batch(student):
+    student.exec(dataset(7))
+    assert_equal([len(b[0]) for b in epoch(student, "DataLoader(ds, batch_size=50)")], [7],
+                 what="the batch sizes for 7 items and batch_size=50")
+    assert_equal(epoch(student, "DataLoader(ds, batch_size=50, drop_last=True)"), [],
+                 what="the batches for 7 items, batch_size=50 and drop_last=True")
+
+
+@check("dataloader.transforms.random", "RandomCrop picks varied windows and "
+       "RandomHorizontalFlip(0.5) flips about half the images", "hidden")
+def test_transforms_random(student):
+    images = np.tile((np.arange(2 * 8 * 8) % 250 + 1).astype(np.uint8).reshape(1, 2, 8, 8),
+                     (64, 1, 1, 1))
+    student.exec(f"{IMPORT}\nimages = {literal(images)}\nrng = np.random.default_rng(5)\n"
+                 "many = np.repeat(images, 8, axis=0)")
+    offsets = assert_crops(student.array("RandomCrop(8, padding=4)(images, rng)"), images, 8, 4)
+    if len(set(offsets)) < 10:
+        raise AssertionError(f"RandomCrop(8, padding=4) cut 64 crops from only "
+                             f"{len(set(offsets))} distinct offsets (there are 81)")
+    flipped = student.array("RandomHorizontalFlip(0.5)(many, rng)")
+    if getattr(flipped, "shape", None) != (512, 2, 8, 8):
+        raise AssertionError(f"RandomHorizontalFlip(0.5) changed the batch shape to "
+                             f"{getattr(flipped, 'shape', None)}")
+    mirrored = np.all(flipped == images[:1, ..., ::-1], axis=(1, 2, 3))
+    unchanged = np.all(flipped == images[:1], axis=(1, 2, 3))
+    if not np.all(mirrored | unchanged) or not 0.4 <= mirrored.mean() <= 0.6:
+        raise AssertionError(f"RandomHorizontalFlip(0.5) mirrored {mirrored.sum()} of 512 "
+                             f"images and left {unchanged.sum()} unchanged")
+
+
+@check("dataloader.cifar.batches_folder", "load_cifar10 also accepts the cifar-10-batches-py "
+       "folder itself", "hidden")
+def test_cifar_batches_folder(student):
+    student.exec(f"{IMPORT}\n{WRITE_CIFAR}")
+    assert_cifar(student, "load_cifar10(folder, 'test')", "test")
+
+
+def failure_naming(student, code, file):
+    """``code`` must raise an error (any type) whose message names ``file``."""
+    error = student.raises(code, "Exception")
+    if file not in error.message:
+        raise AssertionError(f"`{code}` raised {error}, which does not name the file {file}")
+
+
+@check("dataloader.cifar.missing_batch", "a missing CIFAR-10 batch file raises "
+       "FileNotFoundError naming it", "hidden")
+def test_cifar_missing_batch(student):
+    student.exec(f"{IMPORT}\n{WRITE_CIFAR}_ = load_cifar10(root, 'train')\n"
+                 "os.remove(os.path.join(folder, 'data_batch_4'))")
+    student.raises("load_cifar10(root, 'train')", "FileNotFoundError")
+    failure_naming(student, "load_cifar10(root, 'train')", "data_batch_4")
+
+
+@check("dataloader.cifar.corrupt_batch", "a truncated CIFAR-10 batch file raises an error "
+       "naming it", "hidden")
+def test_cifar_corrupt_batch(student):
+    student.exec(f"{IMPORT}\n{WRITE_CIFAR}_ = load_cifar10(root, 'train')\n"
+                 "path = os.path.join(folder, 'data_batch_2')\n"
+                 "whole = open(path, 'rb').read()\nopen(path, 'wb').write(whole[:len(whole) // 2])")
+    failure_naming(student, "load_cifar10(root, 'train')", "data_batch_2")
+
+
+def tiny_image(label, i):
+    """The (3, 6, 5) uint8 image ``i`` of class ``label`` in the fake image folder."""
+    return ((np.arange(90).reshape(3, 6, 5) * 11 + 50 * label + 7 * i) % 256).astype(np.uint8)
+
+
+# Classes written in an order that is not the sorted one, so labels must come from sorting.
+WRITE_FOLDER = "import os, tempfile\nfrom PIL import Image\nroot = tempfile.mkdtemp()\n" + \
+    inspect.getsource(tiny_image) + """for label, name in ((1, "cat"), (0, "airplane")):
+    os.makedirs(os.path.join(root, "train", name))
+    for i in range(2):
+        Image.fromarray(tiny_image(label, i).transpose(1, 2, 0)).save(
+            os.path.join(root, "train", name, f"{i}.png"))
+"""
+
+
+def assert_folder_read(student, source):
+    """``images, labels`` in the runner must be the fake folder's, airplane (0) before cat (1)."""
+    expected = np.stack([tiny_image(label, i) for label in (0, 1) for i in range(2)])
+    assert_array(student.array("images"), expected, dtype=np.uint8,
+                 what=f"the images of {source}")
+    assert_array(student.array("labels"), [0, 0, 1, 1], dtype=np.int64,
+                 what=f"the labels of {source}")
+
+
+def needs_pillow(student):
+    """Writing and reading PNGs needs Pillow in the runner; without it the check did not run."""
+    student.exec("try:\n    import PIL\n    has_pillow = True\n"
+                 "except ImportError:\n    has_pillow = False")
+    if student.eval("has_pillow") is not True:
+        pytest.skip("Pillow is not installed in the runner (the sandbox image has it)")
+
+
+@check("dataloader.cifar.image_folder", "load_cifar10 reads <split>/<class>/*.png, labels "
+       "following the sorted class names; a damaged PNG raises an error naming it", "hidden")
+def test_cifar_image_folder(student):
+    needs_pillow(student)
+    student.exec(f"{IMPORT}\n{WRITE_FOLDER}images, labels = load_cifar10(root, 'train')")
+    assert_folder_read(student, "a folder train/{airplane,cat}/{0,1}.png")
+    student.exec("open(os.path.join(root, 'train', 'cat', '1.png'), 'wb').write(b'not a png')")
+    failure_naming(student, "load_cifar10(root, 'train')", "1.png")
+
+
+@check("dataloader.cifar.image_tarball", "load_cifar10 reads a .tar.gz of <split>/<class>/*.png "
+       "like the folder it holds", "hidden")
+def test_cifar_image_tarball(student):
+    needs_pillow(student)
+    student.exec(f"{IMPORT}\n{WRITE_FOLDER}import tarfile\n"
+                 "archive = os.path.join(root, 'cifar10-png.tar.gz')\n"
+                 "with tarfile.open(archive, 'w:gz') as tar:\n"
+                 "    tar.add(os.path.join(root, 'train'), arcname='cifar10/train')\n"
+                 "images, labels = load_cifar10(archive, 'train')")
+    assert_folder_read(student, "a .tar.gz of cifar10/train/{airplane,cat}/{0,1}.png")

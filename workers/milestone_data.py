@@ -1,0 +1,129 @@
+"""The milestones' data on the trusted side: where a course keeps it, and what one job gets.
+
+A job's data is split in two: ``inputs`` (the training set and the evaluation INPUTS, shuffled
+with the job's seed) go to the sandbox; ``answers`` (CIFAR-10 test labels, the held-out
+characters of Tiny Shakespeare) never leave this process. The seed changes the evaluation
+order and sample, so a list of answers remembered from another job scores as chance.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinytorch.core.dataloader import load_cifar10
+
+CIFAR10_LAYOUTS = ("cifar-10-batches-py", "cifar10", "cifar10-jpg.tar.gz")
+TINYSHAKESPEARE = "tinyshakespeare.txt"
+DEFAULT_CACHE = Path(tempfile.gettempdir()) / "tinytorch-milestone-cache"
+CHUNK_BYTES = 32 * 1024 * 1024    # under the wire's 64 MiB frame cap
+XOR_POINTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+XOR_LABELS = np.array([0, 1, 1, 0], dtype=np.int64)
+
+
+class DatasetMissing(RuntimeError):
+    """The course's dataset directory lacks a milestone's data: a configuration error at
+    worker start, never a failed student."""
+
+
+def cifar10_source(dataset_dir) -> Path:
+    """The CIFAR-10 copy in ``dataset_dir``: official python batches, image folder or tarball."""
+    for name in CIFAR10_LAYOUTS:
+        if (Path(dataset_dir) / name).exists():
+            return Path(dataset_dir) / name
+    raise DatasetMissing(f"no CIFAR-10 in the course's dataset directory {dataset_dir}: expected "
+                         f"one of {', '.join(CIFAR10_LAYOUTS)}")
+
+
+def tinyshakespeare_source(dataset_dir) -> Path:
+    path = Path(dataset_dir) / TINYSHAKESPEARE
+    if not path.is_file():
+        raise DatasetMissing(f"no Tiny Shakespeare in the course's dataset directory "
+                             f"{dataset_dir}: expected {path}")
+    return path
+
+
+SOURCES = {"cifar10": cifar10_source, "tinygpt": tinyshakespeare_source}
+
+
+def check_datasets(dataset_dir, milestones=("xor", "cifar10", "tinygpt")) -> dict:
+    """Call at worker start: ``{milestone: data path}`` for the graded milestones that need
+    data, or DatasetMissing naming everything that is absent."""
+    if dataset_dir is None or not Path(dataset_dir).is_dir():
+        raise DatasetMissing(f"the course's dataset directory {dataset_dir} does not exist")
+    found, missing = {}, []
+    for name in milestones:
+        if name in SOURCES:
+            try:
+                found[name] = SOURCES[name](dataset_dir)
+            except DatasetMissing as exc:
+                missing.append(str(exc))
+    if missing:
+        raise DatasetMissing("; ".join(missing))
+    return found
+
+
+@dataclass(frozen=True)
+class JobData:
+    inputs: dict              # for the sandbox: arrays (large ones as lists of chunks), text
+    answers: np.ndarray       # for this side only: class ids, or the next character's id
+    classes: int              # number of classes, or the vocabulary size
+
+
+def chunks(array: np.ndarray) -> list:
+    """Row blocks of at most CHUNK_BYTES, so each fits in one frame."""
+    rows = max(1, CHUNK_BYTES // max(1, array[:1].nbytes))
+    return [array[start:start + rows] for start in range(0, len(array), rows)] or [array]
+
+
+def xor_data(plan: dict, rng: np.random.Generator) -> JobData:
+    """Train on the four points; evaluate on them repeated in a shuffled order."""
+    order = rng.permutation(np.tile(np.arange(4), int(plan.get("eval_repeats", 16))))
+    return JobData({"train_x": XOR_POINTS, "train_y": XOR_LABELS[:, None].astype(np.float32),
+                    "eval_x": XOR_POINTS[order]}, XOR_LABELS[order], 2)
+
+
+def cifar10_data(plan: dict, rng: np.random.Generator, dataset_dir, cache_dir=DEFAULT_CACHE):
+    """The training set (optionally a fixed slice) and the test images in a per-job order."""
+    source = cifar10_source(dataset_dir)
+    train_x, train_y = load_cifar10(source, "train", cache_dir=cache_dir)
+    test_x, test_y = load_cifar10(source, "test", cache_dir=cache_dir)
+    if plan.get("train_limit"):
+        keep = np.random.default_rng(0).permutation(len(train_y))[:int(plan["train_limit"])]
+        train_x, train_y = train_x[keep], train_y[keep]
+    order = rng.permutation(len(test_y))[:plan.get("eval_limit") or len(test_y)]
+    return JobData({"train_x": chunks(train_x), "train_y": train_y.astype(np.int64),
+                    "eval_x": chunks(test_x[order])}, test_y[order].astype(np.int64), 10)
+
+
+def tinygpt_data(plan: dict, rng: np.random.Generator, dataset_dir) -> JobData:
+    """The first 90% of the text to train on; from the last 10%, disjoint windows of
+    ``context`` characters whose next character is kept here (no window shows another's)."""
+    text = tinyshakespeare_source(dataset_dir).read_text(encoding="utf-8")
+    vocab = "".join(sorted(set(text)))
+    lookup = {char: i for i, char in enumerate(vocab)}
+    ids = np.fromiter((lookup[c] for c in text), dtype=np.int16, count=len(text))
+    split = int(len(ids) * (1 - float(plan.get("val_fraction", 0.1))))
+    width = int(plan["context"]) + 1
+    held = ids[split:split + (len(ids) - split) // width * width].reshape(-1, width)
+    if len(held) == 0:
+        raise DatasetMissing(f"{TINYSHAKESPEARE} is too short for windows of {width} characters")
+    chosen = held[rng.permutation(len(held))[:int(plan.get("eval_windows", 800))]]
+    prompt = [lookup.get("\n", 0)]
+    return JobData({"train_ids": ids[:split], "vocab": vocab, "eval_x": chosen[:, :-1],
+                    "prompt_ids": np.array(prompt, dtype=np.int64)},
+                   chosen[:, -1].astype(np.int64), len(vocab))
+
+
+def job_data(name: str, plan: dict, seed: int, dataset_dir, cache_dir=DEFAULT_CACHE) -> JobData:
+    rng = np.random.default_rng([seed, 0x5EED])
+    if name == "xor":
+        return xor_data(plan, rng)
+    if name == "cifar10":
+        return cifar10_data(plan, rng, dataset_dir, cache_dir)
+    if name == "tinygpt":
+        return tinygpt_data(plan, rng, dataset_dir)
+    raise ValueError(f"unknown milestone {name!r}: use xor, cifar10 or tinygpt")
