@@ -104,9 +104,24 @@ def test_no_secret_of_the_worker_is_visible(sandbox, monkeypatch):
     assert "/work" not in seen["/proc/mounts"]
 
 
+def symlink_escape_tar() -> bytes:
+    """A repo whose ``tinytorch/passwd`` links to the host's /etc/passwd. Built here, not
+    committed: a checkout or a copy of the tree may turn a symlink into a plain file."""
+    probe = b"from pathlib import Path\n\n\ndef probe():\n" \
+            b"    return (Path(__file__).parent / 'passwd').read_text()\n"
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        module = tarfile.TarInfo("tinytorch/__init__.py")
+        module.size = len(probe)
+        tar.addfile(module, io.BytesIO(probe))
+        link = tarfile.TarInfo("tinytorch/passwd")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        tar.addfile(link)
+    return buf.getvalue()
+
+
 def test_symlink_to_a_host_path_is_refused(sandbox):
-    assert (HOSTILE / "symlink_escape" / "tinytorch" / "passwd").is_symlink()
-    runner = sandbox("symlink_escape")
+    runner = sandbox(tar=symlink_escape_tar())
     with pytest.raises(RunnerFailure, match="symlink escapes the repo"):
         runner.eval(PROBE)
 
