@@ -12,6 +12,7 @@ from the hook's environment.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
@@ -23,6 +24,7 @@ from autograder.models import Repo, Submission, SubmissionStatus, utcnow
 from autograder.queue import enqueue
 
 ZERO_SHA = "0" * 40
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ def post_receive(session: Session, repo: Repo, updates: list[RefUpdate], broker_
     try:
         sent = enqueue(queued, broker_url)
     except Exception as error:  # the row is saved; the workers' reconciler picks it up
+        log.warning("could not enqueue submissions %s: %r", queued, error)
         out.say(f"grading queue unreachable ({type(error).__name__}); your submission is "
                 f"saved and will be graded when it is back")
         return

@@ -5,6 +5,7 @@ or not configured, the row is the durable record and the workers' reconciler re-
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 GRADE_TASK = "workers.tasks.grade_submission"
@@ -12,19 +13,24 @@ GRADE_TASK = "workers.tasks.grade_submission"
 _RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 
+@functools.lru_cache(maxsize=4)
+def _sender(broker_url: str):
+    """One Celery app per broker for the life of the process: its pool of broker connections
+    is shared by every push and API call (threads included), not opened per job."""
+    import celery
+
+    app = celery.Celery(broker=broker_url, set_as_current=False)
+    app.conf.broker_connection_timeout = 3
+    return app
+
+
 def enqueue(submission_ids: Iterable[int], broker_url: str | None) -> bool:
     """Send one grading task per id; False when there is no broker to send to."""
     ids = list(submission_ids)
     if not broker_url or not ids:
         return False
-    import celery
-
-    app = celery.Celery(broker=broker_url)
-    app.conf.broker_connection_timeout = 3
-    try:
-        for submission_id in ids:
-            app.send_task(GRADE_TASK, args=[submission_id], retry=True,
-                          retry_policy=_RETRY_POLICY)
-    finally:
-        app.close()
+    sender = _sender(broker_url)
+    for submission_id in ids:
+        sender.send_task(GRADE_TASK, args=[submission_id], retry=True,
+                         retry_policy=_RETRY_POLICY)
     return True

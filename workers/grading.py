@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, update
+from sqlalchemy.exc import DBAPIError
 
 from autograder.course_setup import course_config
 from autograder.models import CheckResult, Grade, Submission, SubmissionStatus, utcnow
@@ -208,13 +209,16 @@ def grade_submission(submission_id, sessions, settings, backend):
 
     Raises InfrastructureFault (after recording it) for the caller to retry.
     """
-    with sessions() as session:
-        attempt = claim(session, submission_id, settings)
-        if attempt is None:
-            return None
-        submission = session.get(Submission, submission_id)
-        repo_dir = settings.repos_dir / submission.repo.path
-        commit, config = submission.commit_sha, course_config(submission.course)
+    try:
+        with sessions() as session:
+            attempt = claim(session, submission_id, settings)
+            if attempt is None:
+                return None
+            submission = session.get(Submission, submission_id)
+            repo_dir = settings.repos_dir / submission.repo.path
+            commit, config = submission.commit_sha, course_config(submission.course)
+    except DBAPIError as exc:  # locked or unreachable: the job stays queued; retry it
+        raise InfrastructureFault(f"the database could not be used: {exc.orig}") from exc
     try:
         jobs = module_jobs(config, settings.rubrics_dir)
         milestones = _milestone_jobs(config, settings.rubrics_dir)

@@ -7,12 +7,15 @@ its worker ``max_lost_attempts`` times is given up (``infra_error``).  Re-sendin
 safe: a duplicate delivery finds the submission claimed or graded and does nothing.
 """
 
+import logging
 from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
 from autograder.models import Submission, SubmissionStatus, utcnow
 from workers.grading import give_up, lost_owner
+
+log = logging.getLogger(__name__)
 
 
 def stuck_submissions(session, queued_stale_s, running_stale_s):
@@ -56,6 +59,8 @@ def reconcile(sessions, settings, send, backlog=0):
                     .execution_options(synchronize_session=False)).rowcount:
                 sent.append(submission.id)
         session.commit()
+    if sent:
+        log.warning("re-sent %d submission(s) whose job was lost: %s", len(sent), sent)
     for submission_id in sent:
         send(submission_id)
     return sent

@@ -60,7 +60,7 @@ class WorkerSettings:
             max_retries=_number(env, "MAX_RETRIES", 5, int),
             max_lost_attempts=_number(env, "MAX_LOST_ATTEMPTS", 3, int),
             retry_backoff_s=_number(env, "RETRY_BACKOFF_S", 30.0),
-            reconcile_every_s=_number(env, "RECONCILE_EVERY_S", 300.0),
-            queued_stale_s=_number(env, "QUEUED_STALE_S", 900.0),
+            reconcile_every_s=_number(env, "RECONCILE_EVERY_S", 60.0),
+            queued_stale_s=_number(env, "QUEUED_STALE_S", 300.0),
             concurrency=_number(env, "WORKER_CONCURRENCY", os.cpu_count() or 1, int),
         )

@@ -11,6 +11,8 @@ from deploy.classroom import course_snapshot
 from deploy.stack import CHECKOUT, LocalStack
 from tests.sandbox.fixtures import docker_client, sandbox_deployment, sandbox_image  # noqa: F401
 
+# A lost grading message is re-sent within a test's patience, not a deployment's 5 minutes.
+QUICK_RECONCILER = {"AUTOGRADER_RECONCILE_EVERY_S": "10", "AUTOGRADER_QUEUED_STALE_S": "30"}
 
 
 @pytest.fixture(scope="session")
@@ -36,5 +38,5 @@ def stack(tmp_path_factory, rubrics_dir, sandbox_image):  # noqa: F811
         pytest.skip("redis-server is not installed (deploy/install.sh installs it)")
     root = tmp_path_factory.mktemp("stack")
     with LocalStack(root, sandbox_image=sandbox_image, rubrics_dir=rubrics_dir,
-                    concurrency=2) as running:
+                    concurrency=2, worker_env=QUICK_RECONCILER) as running:
         yield running

@@ -24,36 +24,46 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def redis_url(tmp_path):
+def _start_redis(port: int, directory) -> subprocess.Popen:
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = _free_port()
     server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+                               "--save", "", "--appendonly", "no", "--dir", str(directory)],
                               stdout=subprocess.DEVNULL)
     client = redis.Redis(port=port)
     deadline = time.monotonic() + 10
     while True:
         try:
             client.ping()
-            break
+            return server
         except redis.ConnectionError:
             if time.monotonic() > deadline:
                 server.kill()
                 raise
             time.sleep(0.05)
-    yield f"redis://127.0.0.1:{port}/0"
+
+
+def _stop(server: subprocess.Popen) -> None:
     server.terminate()
     server.wait(timeout=10)
 
 
-def _push_one(world, live_server, tmp_path) -> subprocess.CompletedProcess:
-    url = repo_url(live_server, "ml101", "alice", *world.auth("alice"))
-    git("clone", "-q", url, "work", cwd=tmp_path)
-    commit_file(tmp_path / "work", "a.py", "a = 1\n", "a")
-    return git("push", "origin", "main", cwd=tmp_path / "work")
+@pytest.fixture
+def redis_url(tmp_path):
+    port = _free_port()
+    server = _start_redis(port, tmp_path)
+    yield f"redis://127.0.0.1:{port}/0"
+    _stop(server)
+
+
+def _push_one(world, live_server, tmp_path, name="a") -> subprocess.CompletedProcess:
+    work = tmp_path / "work"
+    if not work.exists():
+        git("clone", "-q", repo_url(live_server, "ml101", "alice", *world.auth("alice")),
+            "work", cwd=tmp_path)
+    commit_file(work, f"{name}.py", f"{name} = 1\n", name)
+    return git("push", "origin", "main", cwd=work)
 
 
 def _queued(app) -> list[Submission]:
@@ -80,3 +90,21 @@ def test_a_dead_broker_keeps_the_submission_queued(app, world, live_server, tmp_
     assert "your submission is saved and will be graded when it is back" in pushed.stderr
     [submission] = _queued(app)
     assert submission.status is SubmissionStatus.queued
+
+
+def test_a_broker_that_comes_back_takes_the_next_push(app, world, live_server, tmp_path):
+    """The API keeps one connection pool per broker: a broker down at one push and back
+    at the next must not leave the pool broken."""
+    port = _free_port()
+    app.config["BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
+    assert "grading queue unreachable" in _push_one(world, live_server, tmp_path).stderr
+    server = _start_redis(port, tmp_path)
+    try:
+        assert "remote: queued for grading" in _push_one(world, live_server, tmp_path,
+                                                          "b").stderr
+        [raw] = redis.Redis(port=port).lrange("celery", 0, -1)
+    finally:
+        _stop(server)
+    _, second = sorted(s.id for s in _queued(app))
+    args, _, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
+    assert args == [second]

@@ -4,6 +4,7 @@ faults are recorded, never as zeros.  Scores through Celery and Docker: test_cel
 import shutil
 
 import pytest
+from sqlalchemy import text
 
 from autograder.models import SubmissionStatus
 from tests.workers.world import assert_all_pass
@@ -66,3 +67,25 @@ def test_modules_that_cannot_fit_the_task_time_limit_are_a_configuration_fault(
     with pytest.raises(grading.InfrastructureFault, match="more than the grading task's soft"):
         grading.grade_submission(submission_id, world.sessions, settings, LocalBackend())
     assert world.submission(submission_id).status == SubmissionStatus.infra_error
+
+
+def test_a_database_fault_at_the_claim_leaves_the_job_queued_for_a_retry(
+        world, reference_package):
+    """A locked or failing database when the job starts must not drop it: the submission
+    stays queued, untouched, and the fault is raised for the task to retry."""
+    submission_id = world.submit("ref", reference_package)
+    with world.sessions() as session:
+        session.execute(text("CREATE TRIGGER refuse BEFORE UPDATE ON submissions "
+                             "BEGIN SELECT RAISE(ABORT, 'database is locked'); END"))
+        session.commit()
+    with pytest.raises(grading.InfrastructureFault, match="database could not be used: "
+                                                         "database is locked"):
+        grading.grade_submission(submission_id, world.sessions, world.settings(),
+                                 LocalBackend())
+    waiting = world.submission(submission_id)
+    assert (waiting.status, waiting.attempts) == (SubmissionStatus.queued, 0)
+    with world.sessions() as session:
+        session.execute(text("DROP TRIGGER refuse"))
+        session.commit()
+    assert grading.grade_submission(submission_id, world.sessions, world.settings(),
+                                    LocalBackend()) == SubmissionStatus.graded
