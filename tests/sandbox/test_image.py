@@ -59,3 +59,14 @@ def test_numpy_runs_under_every_restriction(sandbox_image, no_containers_left):
         assert peak is not None and 1 << 20 < peak <= 256 * 1024 * 1024
     finally:
         runner.close()
+
+
+def test_the_sandbox_pins_what_the_hosts_install():
+    """The Docker backend must compute exactly what the local backend (and the self-check on a
+    student's machine set up by install.sh) computes: the same NumPy and Pillow."""
+    def pins(path):
+        lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+        return dict(line.lower().split("==") for line in lines if line)
+    sandbox = pins(build_sandbox.REPO / "deploy" / "sandbox" / "requirements.txt")
+    hosts = pins(build_sandbox.REPO / "deploy" / "constraints.txt")
+    assert sandbox and {name: hosts.get(name) for name in sandbox} == sandbox
