@@ -45,10 +45,11 @@ def stage_app_context(dest: Path) -> None:
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copyfile(REPO / "pyproject.toml", dest / "pyproject.toml")
     (dest / "deploy").mkdir()
-    shutil.copyfile(REPO / "deploy" / "Dockerfile", dest / "deploy" / "Dockerfile")
+    for name in ("Dockerfile", "constraints.txt"):
+        shutil.copyfile(REPO / "deploy" / name, dest / "deploy" / name)
     run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
          *WHEEL_PLATFORM, "-d", str(dest / "deploy" / "wheels"), *requirements(),
-         *FOR_BASE_PYTHON],
+         *FOR_BASE_PYTHON, "-c", str(REPO / "deploy" / "constraints.txt")],
         "pip download of the service's wheels")
 
 
