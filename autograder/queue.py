@@ -34,3 +34,16 @@ def enqueue(submission_ids: Iterable[int], broker_url: str | None) -> bool:
         sender.send_task(GRADE_TASK, args=[submission_id], retry=True,
                          retry_policy=_RETRY_POLICY)
     return True
+
+
+def broker_state(broker_url: str | None) -> str:
+    """"ok", "not configured", or "unreachable (Error)": a new connection, so a broker that
+    went away is seen even while pooled connections look open."""
+    if not broker_url:
+        return "not configured"
+    try:
+        with _sender(broker_url).connection_for_write() as connection:
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=3)
+    except Exception as error:  # noqa: BLE001 - any failure to connect is the answer
+        return f"unreachable ({type(error).__name__})"
+    return "ok"

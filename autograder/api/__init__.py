@@ -17,4 +17,4 @@ def _json_error(error: HTTPException):
     return response
 
 
-from autograder.api import actions, export, results, spec  # noqa: E402,F401  (registers the routes)
+from autograder.api import actions, export, results, spec, status  # noqa: E402,F401  (registers the routes)

@@ -64,3 +64,22 @@ def status_counts(session: Session, course: Course) -> dict[str, int]:
 def audit_log(session: Session, course: Course, limit: int = 500) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.course_id == course.id)
                                 .order_by(AuditEvent.id.desc()).limit(limit)))
+
+
+UNFINISHED = (SubmissionStatus.queued, SubmissionStatus.running, SubmissionStatus.infra_error)
+
+
+def grading_queue(session: Session, course: Course) -> tuple[dict[str, int], list[Submission]]:
+    """The course's unfinished submissions by status (zeros included), and the running ones
+    (at most one per worker process: a short list)."""
+    every = status_counts(session, course)
+    counts = {status.value: every.get(status.value, 0) for status in UNFINISHED}
+    running = session.scalars(select(Submission).where(
+        Submission.course_id == course.id, Submission.status == SubmissionStatus.running)
+        .order_by(Submission.id)).all()
+    return counts, list(running)
+
+
+def oldest_queued(session: Session, course: Course) -> datetime | None:
+    return session.scalar(select(func.min(Submission.pushed_at)).where(
+        Submission.course_id == course.id, Submission.status == SubmissionStatus.queued))

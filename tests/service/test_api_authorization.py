@@ -38,6 +38,8 @@ ENDPOINTS = {
     "my_grades": ("GET", "/api/v1/courses/ml101/my-grades", None,
                   _expect(401, 200, 200, 403, 404, 403)),
     "audit": ("GET", "/api/v1/courses/ml101/audit", None, STAFF_ONLY),
+    "queue": ("GET", "/api/v1/courses/ml101/queue", None, STAFF_ONLY),
+    "health": ("GET", "/api/v1/health", None, _expect(200, 200, 200, 200, 200, 200)),
     "export": ("GET", "/api/v1/courses/ml101/export", None, _expect(401, 403, 403, 403, 404, 200)),
     "overrides": ("GET", "/api/v1/courses/ml101/overrides", None, STAFF_ONLY),
     "override": ("POST", "/api/v1/courses/ml101/overrides",

@@ -25,7 +25,7 @@ def test_api_matches_its_spec(app, world):
     graded_submission(app, "ml101", "alice")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 12
+    assert len(operations) == 14
 
     for operation in operations:
         @settings(max_examples=10, deadline=None, database=None,

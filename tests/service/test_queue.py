@@ -108,3 +108,11 @@ def test_a_broker_that_comes_back_takes_the_next_push(app, world, live_server, t
     _, second = sorted(s.id for s in _queued(app))
     args, _, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
     assert args == [second]
+
+
+def test_health_and_the_queue_see_a_live_broker(app, client, world, redis_url):
+    app.config["BROKER_URL"] = redis_url
+    assert client.get("/api/v1/health").json == {"status": "ok", "database": "ok",
+                                                 "broker": "ok"}
+    queue = client.get("/api/v1/courses/ml101/queue", auth=world.auth("prof")).json
+    assert queue["broker"] == "ok"
