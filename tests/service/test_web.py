@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from datetime import datetime
 
 import pytest
 from sqlalchemy import select
 
 from autograder.db import get_session
-from autograder.models import User
+from autograder.models import Submission, SubmissionStatus, User
 from tests.service.seed import graded_submission
 
 
@@ -18,6 +19,18 @@ def test_staff_see_the_course_overview_with_recent_submissions(app, client, worl
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "2 students, 1 submissions" in text and f'href="/submissions/{sub}"' in text
+    assert "Grading queue: 0 queued,\n0 running, 0 waiting for a retry." in text
+
+
+def test_the_overview_says_how_long_the_oldest_push_has_waited(app, client, world):
+    sub = graded_submission(app, "ml101", "bob")
+    with app.app_context():
+        session = get_session()
+        waiting = session.get(Submission, sub)
+        waiting.status, waiting.pushed_at = SubmissionStatus.queued, datetime(2026, 12, 1, 23, 58)
+        session.commit()
+    text = client.get("/courses/ml101/", auth=world.auth("ta1")).get_data(as_text=True)
+    assert "Grading queue: 1 queued (oldest pushed 2026-12-01 23:58 UTC),\n0 running" in text
 
 
 def test_staff_see_every_check_of_a_submission(app, client, world):
