@@ -37,8 +37,8 @@ def enqueue(submission_ids: Iterable[int], broker_url: str | None) -> bool:
 
 
 def broker_state(broker_url: str | None) -> str:
-    """"ok", "not configured", or "unreachable (Error)": a new connection, so a broker that
-    went away is seen even while pooled connections look open."""
+    """Whether the broker takes a new connection ("ok", "not configured", "unreachable
+    (Error)"): new, so a broker that went away shows while pooled connections look open."""
     if not broker_url:
         return "not configured"
     try:
