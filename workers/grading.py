@@ -24,10 +24,11 @@ from autograder.rubric import LoadedRubric, NotGradable, RubricMismatch, grade, 
 from autograder.yamlconf import ConfigError
 from workers.backends import BackendUnavailable, Limits
 from workers.checkpoints.registry import declared_checks, suite_files
+from workers.import_probe import import_hang
 from workers.milestone_data import DatasetMissing
 from workers.milestone_grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
 from workers.owners import current_owner, owner_is_dead
-from workers.suite import run_suite
+from workers.suite import run_suite, unrun_suite
 
 PACKAGE = "tinytorch"
 MAX_MESSAGE = 4000
@@ -163,10 +164,23 @@ def check_time_budget(jobs, budget_s):
             "(AUTOGRADER_TASK_SOFT_LIMIT_S)")
 
 
-def grade_module(job, repo_tar, backend):
-    """Run one module's suite and score it; (results document, RubricGrade)."""
+def _import_hang(repo_tar, backend, jobs):
+    """Why no module's check can run (see :mod:`workers.import_probe`), or None."""
+    if not jobs:
+        return None
     try:
-        results = run_suite(job.module_id, repo_tar, backend, job.limits)
+        return import_hang(repo_tar, backend, max((job.limits for job in jobs),
+                                                  key=lambda limits: limits.wall_s))
+    except BackendUnavailable as exc:
+        raise InfrastructureFault(str(exc)) from exc
+
+
+def grade_module(job, repo_tar, backend, import_hang_message=None):
+    """Run one module's suite and score it; (results document, RubricGrade).  Given
+    ``import_hang_message``, every check times out with it instead of running."""
+    try:
+        results = unrun_suite(job.module_id, backend, "timeout", import_hang_message) \
+            if import_hang_message else run_suite(job.module_id, repo_tar, backend, job.limits)
     except BackendUnavailable as exc:
         raise InfrastructureFault(str(exc)) from exc
     try:
@@ -224,7 +238,8 @@ def grade_submission(submission_id, sessions, settings, backend):
         milestones = _milestone_jobs(config, settings.rubrics_dir)
         check_time_budget([*jobs, *milestones], settings.soft_limit_s)
         repo_tar = archive_commit(repo_dir, commit)
-        graded = [grade_module(job, repo_tar, backend) for job in jobs]
+        hang = _import_hang(repo_tar, backend, jobs)
+        graded = [grade_module(job, repo_tar, backend, hang) for job in jobs]
         if milestones:
             progress = ProgressNote(sessions, submission_id, attempt,
                                     running_detail(current_owner()))

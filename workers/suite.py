@@ -81,11 +81,26 @@ def run_suite(module_id, repo, backend, limits=Limits(), *, visibility=VISIBILIT
                                                                  pytest.ExitCode.TESTS_FAILED)):
         error = (f"the checkpoint suite could not run (pytest exit code {int(code)}): "
                  + "; ".join(plugin.collect_errors))
+    return _results(module_id, backend, started_at, round(time.monotonic() - began, 3), error,
+                    [] if error else plugin.results, plugin.peak_memory_mb())
+
+
+def unrun_suite(module_id, backend, outcome, message, *, visibility=VISIBILITIES,
+                suites_dir=SUITES_DIR):
+    """The results of a suite that could not run for a reason of the student's (e.g. their
+    package never finishes importing): every declared check, with ``outcome`` and
+    ``message``."""
+    started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    checks = [{"id": info.id, "description": info.description, "visibility": info.visibility,
+               "outcome": outcome, "message": message, "duration_s": 0.0, "figures": {}}
+              for info in declared_checks(module_id, visibility, suites_dir)]
+    return _results(module_id, backend, started_at, 0.0, None, checks, None)
+
+
+def _results(module_id, backend, started_at, duration_s, error, checks, peak_mb):
     return {"module": module_id, "suite": "workers/checkpoints", "backend": backend.name,
-            "started_at": started_at, "duration_s": round(time.monotonic() - began, 3),
-            "infrastructure_error": error,
-            "checks": [] if error else plugin.results,
-            "peak_mb": plugin.peak_memory_mb()}
+            "started_at": started_at, "duration_s": duration_s, "infrastructure_error": error,
+            "checks": checks, "peak_mb": peak_mb}
 
 
 @contextlib.contextmanager

@@ -1,0 +1,68 @@
+"""A package that never finishes importing is graded in seconds, not in every module's whole
+wall clock: one probe per job, and every check then says why it could not run."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from autograder.models import Outcome, SubmissionStatus
+from workers import grading, import_probe
+from workers.backends import Limits
+from workers.backends.docker import DockerBackend
+from workers.backends.local import LocalBackend
+from workers.checkpoints.registry import SUITES_DIR
+from workers.suite import package_tar
+
+HOSTILE = Path(__file__).parents[1] / "sandbox" / "hostile"
+LIMITS = Limits(wall_s=60, memory_mb=512, cpus=1.0, pids=32, tmpfs_mb=64)
+
+
+@pytest.fixture
+def quick_probe(monkeypatch):
+    monkeypatch.setattr(import_probe, "IMPORT_TIMEOUT_S", 2.0)
+
+
+def _package(tmp_path, source: str) -> bytes:
+    (tmp_path / "tinytorch").mkdir()
+    (tmp_path / "tinytorch" / "__init__.py").write_text(source)
+    return package_tar(tmp_path)
+
+
+def test_a_hang_at_import_is_named_once(quick_probe):
+    message = import_probe.import_hang(package_tar(HOSTILE / "import_loop"), LocalBackend(),
+                                       LIMITS)
+    assert message.startswith("importing your tinytorch did not finish within 2 s")
+    assert "left at module level" in message
+
+
+@pytest.mark.parametrize("source", ["x = 1\n", "raise ValueError('broken on purpose')\n"])
+def test_a_package_that_imports_or_raises_goes_to_its_checks(quick_probe, tmp_path, source):
+    """An exception at import is each check's to report, with its traceback."""
+    assert import_probe.import_hang(_package(tmp_path, source), LocalBackend(), LIMITS) is None
+
+
+def test_the_probe_runs_in_the_docker_sandbox(quick_probe, sandbox_image, no_containers_left):
+    backend = DockerBackend(sandbox_image)
+    assert "did not finish within 2 s" in import_probe.import_hang(
+        package_tar(HOSTILE / "import_loop"), backend, LIMITS)
+    assert import_probe.import_hang(package_tar(HOSTILE / "busy_loop"), backend, LIMITS) is None
+
+
+def test_no_check_waits_longer_than_the_probe():
+    """Equal outcomes: an import too slow for the probe must be too slow for every check."""
+    allowed = [float(n) for path in SUITES_DIR.rglob("test_*.py")
+               for n in re.findall(r"timeout=([0-9.]+)", path.read_text())]
+    assert allowed and max(allowed) <= import_probe.IMPORT_TIMEOUT_S
+
+
+def test_every_check_of_every_module_times_out_with_the_reason(world, quick_probe):
+    submission_id = world.submit("loop", HOSTILE / "import_loop" / "tinytorch")
+    assert grading.grade_submission(submission_id, world.sessions, world.settings(),
+                                    LocalBackend()) == SubmissionStatus.graded
+    done = world.submission(submission_id)
+    assert done.checks and {c.outcome for c in done.checks} == {Outcome.timeout}
+    assert all(c.message.startswith("importing your tinytorch did not finish within 2 s")
+               for c in done.checks)
+    assert done.grades and all(g.points == 0 for g in done.grades)
