@@ -24,6 +24,7 @@ from autograder.rubric import LoadedRubric, NotGradable, RubricMismatch, grade, 
 from autograder.yamlconf import ConfigError
 from workers.backends import BackendUnavailable, Limits
 from workers.checkpoints.registry import declared_checks, suite_files
+from workers.harness import Runner
 from workers.import_probe import import_hang
 from workers.milestone_data import DatasetMissing
 from workers.milestone_grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
@@ -164,23 +165,31 @@ def check_time_budget(jobs, budget_s):
             "(AUTOGRADER_TASK_SOFT_LIMIT_S)")
 
 
-def _import_hang(repo_tar, backend, jobs):
-    """Why no module's check can run (see :mod:`workers.import_probe`), or None."""
+def grade_modules(jobs, repo_tar, backend):
+    """Every module's suite, in order; the first module's runner first probes the import
+    (:mod:`workers.import_probe`): if it hangs, every check of every module says so at once."""
     if not jobs:
-        return None
+        return []
+    first = Runner(backend, jobs[0].limits, repo_tar)
     try:
-        return import_hang(repo_tar, backend, max((job.limits for job in jobs),
-                                                  key=lambda limits: limits.wall_s))
+        hang = import_hang(first)
     except BackendUnavailable as exc:
+        first.close()
         raise InfrastructureFault(str(exc)) from exc
+    if hang:
+        first.close()
+    return [grade_module(job, repo_tar, backend, import_hang_message=hang,
+                         student_runner=None if hang or n else first)
+            for n, job in enumerate(jobs)]
 
 
-def grade_module(job, repo_tar, backend, import_hang_message=None):
+def grade_module(job, repo_tar, backend, *, import_hang_message=None, student_runner=None):
     """Run one module's suite and score it; (results document, RubricGrade).  Given
     ``import_hang_message``, every check times out with it instead of running."""
     try:
         results = unrun_suite(job.module_id, backend, "timeout", import_hang_message) \
-            if import_hang_message else run_suite(job.module_id, repo_tar, backend, job.limits)
+            if import_hang_message else run_suite(job.module_id, repo_tar, backend, job.limits,
+                                                  student_runner=student_runner)
     except BackendUnavailable as exc:
         raise InfrastructureFault(str(exc)) from exc
     try:
@@ -238,8 +247,7 @@ def grade_submission(submission_id, sessions, settings, backend):
         milestones = _milestone_jobs(config, settings.rubrics_dir)
         check_time_budget([*jobs, *milestones], settings.soft_limit_s)
         repo_tar = archive_commit(repo_dir, commit)
-        hang = _import_hang(repo_tar, backend, jobs)
-        graded = [grade_module(job, repo_tar, backend, hang) for job in jobs]
+        graded = grade_modules(jobs, repo_tar, backend)
         if milestones:
             progress = ProgressNote(sessions, submission_id, attempt,
                                     running_detail(current_owner()))

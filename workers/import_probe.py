@@ -14,26 +14,22 @@ normal path. ``IMPORT_TIMEOUT_S`` is the longest per-call limit any check allows
 """
 from __future__ import annotations
 
-from workers.backends import Limits
 from workers.harness import Runner, RunnerFailure, RunnerTimeout, StudentError
 
 IMPORT_TIMEOUT_S = 60.0
 
 
-def import_hang(repo_tar: bytes, backend, limits: Limits) -> str | None:
-    """The message every check of the job gets when importing ``tinytorch`` does not finish
-    within ``IMPORT_TIMEOUT_S``; None when the checks should run.  ``limits``: a module's
-    own (so the probe takes one of the warm spares kept for them)."""
+def import_hang(runner: Runner) -> str | None:
+    """The message every check of the job gets when importing ``tinytorch`` on ``runner`` (the
+    first module's, which then runs that module's checks) does not finish within
+    ``IMPORT_TIMEOUT_S``; None when the checks should run."""
     timeout = IMPORT_TIMEOUT_S
-    runner = Runner(backend, limits, repo_tar, call_timeout_s=timeout)
     try:
-        runner.exec("import tinytorch")
+        runner.exec("import tinytorch", timeout=timeout)
     except RunnerTimeout:
         return (f"importing your tinytorch did not finish within {timeout:g} s, so no check "
                 "could run. Is a training run, a long loop or input() left at module level? "
                 "Put demos under `if __name__ == \"__main__\":`.")
     except (StudentError, RunnerFailure):
         return None
-    finally:
-        runner.close()
     return None

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from autograder.models import Outcome, SubmissionStatus
+from autograder.course_setup import course_config
+from autograder.models import Outcome, Submission, SubmissionStatus
 from workers import grading, import_probe
 from workers.backends import Limits
 from workers.backends.docker import DockerBackend
 from workers.backends.local import LocalBackend
 from workers.checkpoints.registry import SUITES_DIR
+from workers.harness import Runner
 from workers.suite import package_tar
 
 HOSTILE = Path(__file__).parents[1] / "sandbox" / "hostile"
@@ -30,9 +32,16 @@ def _package(tmp_path, source: str) -> bytes:
     return package_tar(tmp_path)
 
 
+def probe(repo_tar, backend):
+    runner = Runner(backend, LIMITS, repo_tar)
+    try:
+        return import_probe.import_hang(runner)
+    finally:
+        runner.close()
+
+
 def test_a_hang_at_import_is_named_once(quick_probe):
-    message = import_probe.import_hang(package_tar(HOSTILE / "import_loop"), LocalBackend(),
-                                       LIMITS)
+    message = probe(package_tar(HOSTILE / "import_loop"), LocalBackend())
     assert message.startswith("importing your tinytorch did not finish within 2 s")
     assert "left at module level" in message
 
@@ -40,14 +49,13 @@ def test_a_hang_at_import_is_named_once(quick_probe):
 @pytest.mark.parametrize("source", ["x = 1\n", "raise ValueError('broken on purpose')\n"])
 def test_a_package_that_imports_or_raises_goes_to_its_checks(quick_probe, tmp_path, source):
     """An exception at import is each check's to report, with its traceback."""
-    assert import_probe.import_hang(_package(tmp_path, source), LocalBackend(), LIMITS) is None
+    assert probe(_package(tmp_path, source), LocalBackend()) is None
 
 
 def test_the_probe_runs_in_the_docker_sandbox(quick_probe, sandbox_image, no_containers_left):
     backend = DockerBackend(sandbox_image)
-    assert "did not finish within 2 s" in import_probe.import_hang(
-        package_tar(HOSTILE / "import_loop"), backend, LIMITS)
-    assert import_probe.import_hang(package_tar(HOSTILE / "busy_loop"), backend, LIMITS) is None
+    assert "did not finish within 2 s" in probe(package_tar(HOSTILE / "import_loop"), backend)
+    assert probe(package_tar(HOSTILE / "busy_loop"), backend) is None
 
 
 def test_no_check_waits_longer_than_the_probe():
@@ -66,3 +74,32 @@ def test_every_check_of_every_module_times_out_with_the_reason(world, quick_prob
     assert all(c.message.startswith("importing your tinytorch did not finish within 2 s")
                for c in done.checks)
     assert done.grades and all(g.points == 0 for g in done.grades)
+
+
+class CountingBackend(LocalBackend):
+    """Counts the sandboxes started (the one thing this test needs to see)."""
+
+    def __init__(self):
+        super().__init__()
+        self.started = 0
+
+    def start(self, limits):
+        self.started += 1
+        return super().start(limits)
+
+
+def test_the_probe_costs_no_extra_sandbox(world, reference_package):
+    """The probe's runner is the first module's: grading starts as many sandboxes as the
+    module's suite alone does."""
+    submission_id = world.submit("ref", reference_package)
+    with world.sessions() as session:
+        submission = session.get(Submission, submission_id)
+        repo_tar = grading.archive_commit(world.repos_dir / submission.repo.path,
+                                          submission.commit_sha)
+        jobs = grading.module_jobs(course_config(submission.course), world.rubrics_dir)
+    alone, probed = CountingBackend(), CountingBackend()
+    expected = [grading.grade_module(job, repo_tar, alone) for job in jobs]
+    graded = grading.grade_modules(jobs, repo_tar, probed)
+    assert probed.started == alone.started > 0
+    assert [len(r["checks"]) for r, _ in graded] == [len(r["checks"]) for r, _ in expected]
+    assert all(r["infrastructure_error"] is None for r, _ in graded)

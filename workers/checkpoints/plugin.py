@@ -80,11 +80,11 @@ def classify(exc):
 
 class CheckpointPlugin:
     def __init__(self, repo_tar, backend, limits, reference_tar=None, call_timeout_s=30.0,
-                 on_result=None):
+                 on_result=None, student_runner=None):
         self.backend, self.limits = backend, limits
         self.tars = {"student": repo_tar, "reference": reference_tar}
         self.call_timeout_s, self.on_result = call_timeout_s, on_result
-        self.runners = {}
+        self.runners = {} if student_runner is None else {"student": student_runner}
         self.records = {}
         self.results = []
         self.total = 0
