@@ -46,9 +46,11 @@ def test_a_hang_at_import_is_named_once(quick_probe):
     assert "left at module level" in message
 
 
-@pytest.mark.parametrize("source", ["x = 1\n", "raise ValueError('broken on purpose')\n"])
-def test_a_package_that_imports_or_raises_goes_to_its_checks(quick_probe, tmp_path, source):
-    """An exception at import is each check's to report, with its traceback."""
+@pytest.mark.parametrize("source", ["x = 1\n", "raise ValueError('broken on purpose')\n",
+                                    "import os\nos._exit(3)\n"])
+def test_a_package_that_imports_raises_or_crashes_goes_to_its_checks(quick_probe, tmp_path,
+                                                                     source):
+    """An exception or a crash at import is each check's to report, at once."""
     assert probe(_package(tmp_path, source), LocalBackend()) is None
 
 
