@@ -69,15 +69,16 @@ def audit_log(session: Session, course: Course, limit: int = 500) -> list[AuditE
 UNFINISHED = (SubmissionStatus.queued, SubmissionStatus.running, SubmissionStatus.infra_error)
 
 
-def grading_queue(session: Session, course: Course) -> tuple[dict[str, int], list[Submission]]:
-    """The course's unfinished submissions by status (zeros included), and the running ones
-    (at most one per worker process: a short list)."""
-    every = status_counts(session, course)
-    counts = {status.value: every.get(status.value, 0) for status in UNFINISHED}
-    running = session.scalars(select(Submission).where(
+def unfinished(counts: dict[str, int]) -> dict[str, int]:
+    """From ``status_counts``: the unfinished statuses only, zeros included."""
+    return {status.value: counts.get(status.value, 0) for status in UNFINISHED}
+
+
+def running_submissions(session: Session, course: Course) -> list[Submission]:
+    """At most one per worker process: a short list."""
+    return list(session.scalars(select(Submission).where(
         Submission.course_id == course.id, Submission.status == SubmissionStatus.running)
-        .order_by(Submission.id)).all()
-    return counts, list(running)
+        .order_by(Submission.id)))
 
 
 def oldest_queued(session: Session, course: Course) -> datetime | None:

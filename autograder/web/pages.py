@@ -6,8 +6,8 @@ from werkzeug.exceptions import Forbidden
 
 from autograder.access import require_user, staff_course, visible_submission
 from autograder.api.params import page_and_size, submission_filter
-from autograder.api.queries import (SubmissionFilter, grading_queue, list_submissions,
-                                    oldest_queued, status_counts, students)
+from autograder.api.queries import (SubmissionFilter, list_submissions, oldest_queued,
+                                    status_counts, students, unfinished)
 from autograder.api.serialize import submission_detail
 from autograder.course_setup import course_config
 from autograder.db import get_session
@@ -30,10 +30,10 @@ def course(course_slug: str):
     found = staff_course(course_slug, require_user())
     session = get_session()
     recent, total = list_submissions(session, found, SubmissionFilter(), 1, RECENT)
-    waiting, _running = grading_queue(session, found)
-    return render_template("web/course.html", course=found, counts=status_counts(session, found),
+    counts = status_counts(session, found)
+    return render_template("web/course.html", course=found, counts=counts,
                            students=students(session, found), recent=recent, total=total,
-                           waiting=waiting, oldest_queued=oldest_queued(session, found))
+                           waiting=unfinished(counts), oldest_queued=oldest_queued(session, found))
 
 
 @bp.get("/submissions/<int:submission_id>")
