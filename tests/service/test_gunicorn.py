@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -11,20 +10,15 @@ import urllib.request
 
 import pytest
 
+from deploy.stack import free_port
 from tests.service.gitclient import commit_file, git, repo_url
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
 def gunicorn_server(app, world):
     if shutil.which("gunicorn") is None:
         pytest.skip("gunicorn is not installed (it is in the grader extra)")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "AUTOGRADER_DATABASE_URL": app.config["DATABASE_URL"],
            "AUTOGRADER_REPOS_DIR": app.config["REPOS_DIR"]}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1",

@@ -4,7 +4,6 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-import socket
 import subprocess
 import time
 
@@ -15,13 +14,8 @@ from sqlalchemy import select
 from autograder.db import get_session
 from autograder.models import Submission, SubmissionStatus
 from autograder.queue import GRADE_TASK
+from deploy.stack import free_port
 from tests.service.gitclient import commit_file, git, repo_url
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start_redis(port: int, directory) -> subprocess.Popen:
@@ -51,7 +45,7 @@ def _stop(server: subprocess.Popen) -> None:
 
 @pytest.fixture
 def redis_url(tmp_path):
-    port = _free_port()
+    port = free_port()
     server = _start_redis(port, tmp_path)
     yield f"redis://127.0.0.1:{port}/0"
     _stop(server)
@@ -84,7 +78,7 @@ def test_a_push_sends_one_grading_task_to_redis(app, world, live_server, tmp_pat
 
 
 def test_a_dead_broker_keeps_the_submission_queued(app, world, live_server, tmp_path):
-    app.config["BROKER_URL"] = f"redis://127.0.0.1:{_free_port()}/0"
+    app.config["BROKER_URL"] = f"redis://127.0.0.1:{free_port()}/0"
     pushed = _push_one(world, live_server, tmp_path)
     assert "grading queue unreachable" in pushed.stderr
     assert "your submission is saved and will be graded when it is back" in pushed.stderr
@@ -95,7 +89,7 @@ def test_a_dead_broker_keeps_the_submission_queued(app, world, live_server, tmp_
 def test_a_broker_that_comes_back_takes_the_next_push(app, world, live_server, tmp_path):
     """The API keeps one connection pool per broker: a broker down at one push and back
     at the next must not leave the pool broken."""
-    port = _free_port()
+    port = free_port()
     app.config["BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
     assert "grading queue unreachable" in _push_one(world, live_server, tmp_path).stderr
     server = _start_redis(port, tmp_path)

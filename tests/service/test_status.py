@@ -2,19 +2,13 @@
 at a deadline read to tell a long queue from a stuck one."""
 from __future__ import annotations
 
-import socket
 from datetime import datetime, timedelta
 
 from autograder import create_app
 from autograder.db import get_session
 from autograder.models import Submission, SubmissionStatus
+from deploy.stack import free_port
 from tests.service.seed import graded_submission
-
-
-def _unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_health_needs_no_login_and_says_what_is_up(client):
@@ -24,7 +18,7 @@ def test_health_needs_no_login_and_says_what_is_up(client):
 
 
 def test_an_unreachable_broker_degrades_but_does_not_fail_health(app, client):
-    app.config["BROKER_URL"] = f"redis://127.0.0.1:{_unused_port()}/0"
+    app.config["BROKER_URL"] = f"redis://127.0.0.1:{free_port()}/0"
     response = client.get("/api/v1/health")
     assert response.status_code == 200
     assert response.json["status"] == "degraded" and response.json["database"] == "ok"

@@ -3,13 +3,13 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from autograder.starter import generate_starter
+from deploy.stack import free_port
 from tests.sandbox.fixtures import (containers, docker_client, no_containers_left,  # noqa: F401
                                    sandbox_deployment, sandbox_image, wait_for)
 from tests.workers.world import GradingWorld
@@ -31,17 +31,11 @@ def reference_package():
     return CHECKOUT / "tinytorch"
 
 
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class RedisServer:
     """A throwaway redis-server on a loopback port, no persistence (a restart loses all)."""
 
     def __init__(self, directory):
-        self.directory, self.port, self.proc = directory, _free_port(), None
+        self.directory, self.port, self.proc = directory, free_port(), None
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def start(self):
