@@ -50,13 +50,14 @@ def repo_bytes(repo):
 
 def run_suite(module_id, repo, backend, limits=Limits(), *, visibility=VISIBILITIES,
               reference=REFERENCE_ROOT, call_timeout_s=30.0, on_result=None,
-              suites_dir=SUITES_DIR, student_runner=None):
+              suites_dir=SUITES_DIR, student_runner=None, job_seed=None):
     """Run ``module_id``'s checks of the given visibilities; returns the results dict.
 
     ``reference`` is a checkout whose ``tinytorch/`` is the yardstick for performance checks
     (``None`` where there is none, e.g. in a student's starter repo).  ``on_result(result,
     done, total)`` is called after every check, for progress displays.  ``student_runner``:
     one already started on ``repo`` with ``limits`` (closed here with the others).
+    ``job_seed``: the secret behind the checks' ``rng`` fixture (random unless given).
     """
     files = suite_files(module_id, visibility, suites_dir)
     if not files:
@@ -64,7 +65,7 @@ def run_suite(module_id, repo, backend, limits=Limits(), *, visibility=VISIBILIT
                          f"({'/'.join(visibility)}) in {suites_dir}")
     plugin = CheckpointPlugin(repo_bytes(repo), backend, limits,
                               package_tar(reference) if reference else None,
-                              call_timeout_s, on_result, student_runner)
+                              call_timeout_s, on_result, student_runner, job_seed)
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     began = time.monotonic()
     declared_checks(module_id, visibility, suites_dir)   # a malformed suite fails loudly here

@@ -6,6 +6,9 @@ student can act on, trusted-side duration and measured figures.  Registered by
 :func:`workers.suite.run_suite`, never by a conftest the student could ship.
 """
 
+import secrets
+import zlib
+
 import numpy as np
 import pytest
 
@@ -80,8 +83,11 @@ def classify(exc):
 
 class CheckpointPlugin:
     def __init__(self, repo_tar, backend, limits, reference_tar=None, call_timeout_s=30.0,
-                 on_result=None, student_runner=None):
+                 on_result=None, student_runner=None, job_seed=None):
+        """``job_seed``: the secret behind each check's ``rng`` fixture; a fresh random one
+        per run unless given (tests pin it to reproduce a run)."""
         self.backend, self.limits = backend, limits
+        self.job_seed = secrets.randbits(63) if job_seed is None else job_seed
         self.tars = {"student": repo_tar, "reference": reference_tar}
         self.call_timeout_s, self.on_result = call_timeout_s, on_result
         self.runners = {} if student_runner is None else {"student": student_runner}
@@ -110,6 +116,14 @@ class CheckpointPlugin:
     @pytest.fixture
     def reference(self, request):
         return self._session("reference", request.node)
+
+    @pytest.fixture
+    def rng(self, request):
+        """A NumPy Generator seeded from this job's secret seed and the check's id: inputs
+        drawn from it are new in every job, so answers tabled for the public examples (or a
+        cache keyed on inputs) score nothing on them."""
+        info = self.records[request.node.nodeid]["info"]
+        return np.random.default_rng([self.job_seed, zlib.crc32(info.id.encode())])
 
     # -- hooks ------------------------------------------------------------------------
     def pytest_configure(self, config):
