@@ -1,9 +1,12 @@
 """The milestones' data on the trusted side: where a course keeps it, and what one job gets.
 
-A job's data is split in two: ``inputs`` (the training set and the evaluation INPUTS, shuffled
-with the job's seed) go to the sandbox; ``answers`` (CIFAR-10 test labels, the held-out
-characters of Tiny Shakespeare) never leave this process. The seed changes the evaluation
-order and sample, so a list of answers remembered from another job scores as chance.
+A job's data is split in three: ``inputs`` (the training set) go to the student's sandbox;
+``held_out`` (the evaluation inputs, shuffled with the job's seed, and a probe of training
+data) go only to the grader's reference runner, which scores the returned weights; ``answers``
+(CIFAR-10 test labels, the held-out characters of Tiny Shakespeare) never leave this process.
+Every job relabels its classes (CIFAR-10: a permutation of the ten; XOR: XOR or XNOR;
+TinyGPT: a permutation of the character ids), so weights or answers prepared before the job
+score as chance unless the model is trained on this job's data.
 """
 
 from __future__ import annotations
@@ -66,11 +69,16 @@ def check_datasets(dataset_dir, milestones=("xor", "cifar10", "tinygpt")) -> dic
     return found
 
 
+PROBE_SIZE = {"cifar10": 512, "tinygpt": 32}   # training rows the grader's curve is made on
+
+
 @dataclass(frozen=True)
 class JobData:
-    inputs: dict              # for the sandbox: arrays (large ones as lists of chunks), text
+    inputs: dict              # for the student's sandbox: arrays (large ones as chunk lists)
+    held_out: dict            # for the reference runner: eval_x, probe_x/probe_y, prompt
     answers: np.ndarray       # for this side only: class ids, or the next character's id
     classes: int              # number of classes, or the vocabulary size
+    vocab: str = ""           # TinyGPT: this job's id -> character, to read the sample
 
 
 def chunks(array: np.ndarray) -> list:
@@ -80,42 +88,58 @@ def chunks(array: np.ndarray) -> list:
 
 
 def xor_data(plan: dict, rng: np.random.Generator) -> JobData:
-    """Train on the four points; evaluate on them repeated in a shuffled order."""
+    """Train on the four points labelled XOR or XNOR (the job's draw); evaluate on them
+    repeated in a shuffled order."""
+    labels = XOR_LABELS ^ int(rng.integers(2))
     order = rng.permutation(np.tile(np.arange(4), int(plan.get("eval_repeats", 16))))
-    return JobData({"train_x": XOR_POINTS, "train_y": XOR_LABELS[:, None].astype(np.float32),
-                    "eval_x": XOR_POINTS[order]}, XOR_LABELS[order], 2)
+    train_y = labels[:, None].astype(np.float32)
+    return JobData({"train_x": XOR_POINTS, "train_y": train_y},
+                   {"eval_x": XOR_POINTS[order], "probe_x": XOR_POINTS, "probe_y": train_y},
+                   labels[order], 2)
 
 
 def cifar10_data(plan: dict, rng: np.random.Generator, dataset_dir, cache_dir=DEFAULT_CACHE):
-    """The training set (optionally a fixed slice) and the test images in a per-job order."""
+    """The training set (optionally a fixed slice) with this job's class ids, and the test
+    images in a per-job order."""
     source = cifar10_source(dataset_dir)
     train_x, train_y = load_cifar10(source, "train", cache_dir=cache_dir)
     test_x, test_y = load_cifar10(source, "test", cache_dir=cache_dir)
     if plan.get("train_limit"):
         keep = np.random.default_rng(0).permutation(len(train_y))[:int(plan["train_limit"])]
         train_x, train_y = train_x[keep], train_y[keep]
+    relabel = rng.permutation(10)
+    train_y = relabel[train_y].astype(np.int64)
     order = rng.permutation(len(test_y))[:plan.get("eval_limit") or len(test_y)]
-    return JobData({"train_x": chunks(train_x), "train_y": train_y.astype(np.int64),
-                    "eval_x": chunks(test_x[order])}, test_y[order].astype(np.int64), 10)
+    probe = rng.permutation(len(train_y))[:PROBE_SIZE["cifar10"]]
+    return JobData({"train_x": chunks(train_x), "train_y": train_y},
+                   {"eval_x": chunks(test_x[order]), "probe_x": train_x[probe],
+                    "probe_y": train_y[probe]},
+                   relabel[test_y[order]].astype(np.int64), 10)
 
 
 def tinygpt_data(plan: dict, rng: np.random.Generator, dataset_dir) -> JobData:
     """The first 90% of the text to train on; from the last 10%, disjoint windows of
-    ``context`` characters whose next character is kept here (no window shows another's)."""
+    ``context`` characters whose next character is kept here (no window shows another's).
+    Characters get this job's ids; the vocabulary itself never enters the sandbox."""
     text = tinyshakespeare_source(dataset_dir).read_text(encoding="utf-8")
-    vocab = "".join(sorted(set(text)))
-    lookup = {char: i for i, char in enumerate(vocab)}
+    characters = sorted(set(text))
+    relabel = rng.permutation(len(characters))
+    lookup = {char: int(relabel[i]) for i, char in enumerate(characters)}
+    vocab = "".join(char for _, char in sorted((new, char) for char, new in lookup.items()))
     ids = np.fromiter((lookup[c] for c in text), dtype=np.int16, count=len(text))
     split = int(len(ids) * (1 - float(plan.get("val_fraction", 0.1))))
     width = int(plan["context"]) + 1
     held = ids[split:split + (len(ids) - split) // width * width].reshape(-1, width)
-    if len(held) == 0:
+    if len(held) == 0 or split <= width:
         raise DatasetMissing(f"{TINYSHAKESPEARE} is too short for windows of {width} characters")
     chosen = held[rng.permutation(len(held))[:int(plan.get("eval_windows", 800))]]
+    starts = rng.integers(0, split - width, size=PROBE_SIZE["tinygpt"])
+    probe = np.stack([ids[start:start + width] for start in starts]).astype(np.int64)
     prompt = [lookup.get("\n", 0)]
-    return JobData({"train_ids": ids[:split], "vocab": vocab, "eval_x": chosen[:, :-1],
+    return JobData({"train_ids": ids[:split]},
+                   {"eval_x": chosen[:, :-1], "probe_x": probe,
                     "prompt_ids": np.array(prompt, dtype=np.int64)},
-                   chosen[:, -1].astype(np.int64), len(vocab))
+                   chosen[:, -1].astype(np.int64), len(vocab), vocab)
 
 
 def job_data(name: str, plan: dict, seed: int, dataset_dir, cache_dir=DEFAULT_CACHE) -> JobData:

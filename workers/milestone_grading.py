@@ -91,16 +91,17 @@ def grade_milestone(job: MilestoneJob, repo_tar: bytes, backend, data_dir, on_pr
 
 class ProgressNote:
     """``on_progress`` that shows a running milestone in the submission's status detail (what
-    the results API and the TA page show), at most every ``every_s`` seconds, and only while
+    the results API and the TA page show), at most every ``every_s`` seconds whatever the run
+    reports (a run reporting in a tight loop costs one write per ``every_s``), and only while
     this attempt still owns the submission."""
 
     def __init__(self, sessions, submission_id, attempt, prefix, every_s=PROGRESS_EVERY_S):
         self.sessions, self.submission_id, self.attempt = sessions, submission_id, attempt
-        self.prefix, self.every_s, self.last = prefix, every_s, 0.0
+        self.prefix, self.every_s, self.last = prefix, every_s, None
 
     def __call__(self, numbers):
         now = time.monotonic()
-        if now - self.last < self.every_s and not numbers.get("epoch_end"):
+        if self.last is not None and now - self.last < self.every_s:   # however it is labelled
             return
         self.last = now
         with self.sessions() as session:

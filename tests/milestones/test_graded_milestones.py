@@ -104,63 +104,107 @@ def test_reference_tinygpt_slice_beats_a_uniform_guess_and_writes_a_sample(
     assert len(sample) == 61 and checks["tinygpt.sample"]["visibility"] == "hidden"
 
 
-# -- answers that skip training score as chance ---------------------------------------------
+# -- a model trained in this job, or nothing -------------------------------------------------
 
-HUNTER = '''
-import gc as _gc, os as _os, sys as _sys
-import numpy as _np
-
-def _looks_like_answers(value, n, train_len):
-    return (type(value) is _np.ndarray and value.shape == (n,) and value.dtype.kind in "iu"
-            and n != train_len and value.size and 0 <= value.min() and value.max() < 10)
-
-def _hunt(n, train_len):
-    """Anything within reach that could be the evaluation labels."""
-    for text in _os.environ.values():
-        numbers = [t for t in text.replace(",", " ").split() if t.isdigit()]
-        if len(numbers) == n:
-            return _np.array(numbers, dtype=_np.int64)
-    for value in _gc.get_objects():
-        if _looks_like_answers(value, n, train_len):
-            return value
-    for root in (_os.getcwd(), "/tmp", _os.path.expanduser("~"), "/data", "/mnt"):
-        for folder, _, files in list(_os.walk(root))[:500]:
-            for name in files:
-                try:
-                    value = _np.load(_os.path.join(folder, name), allow_pickle=False)
-                except Exception:
-                    continue
-                if _looks_like_answers(value, n, train_len):
-                    return value
-    return _np.zeros(n, dtype=_np.int64)
-
-def _answer(data, plan, report):
-    n, train_len = len(data["eval_x"]), len(data["train_y"])
-    report(epoch=1, epoch_loss=0.5, epoch_end=True)
-    kind = "KIND"
-    if kind == "constant":
-        predictions = _np.full(n, 3, dtype=_np.int64)
-    elif kind == "random":
-        predictions = _np.random.default_rng().integers(0, 10, n)
-    else:
-        predictions = _hunt(n, train_len)
-    return {"predictions": predictions, "epochs_done": 4, "epochs_planned": 4,
-            "out_of_time": False, "train_s": 1.0}
-
-_sys.modules["milestones.sandboxed"].RUNS["cifar10"] = _answer
-'''
+def _replacing_the_driver(reference, milestone, body):
+    """A package that, at import, swaps the course driver's run for ``body``'s ``_fake``."""
+    return {**reference, "tinytorch/__init__.py": reference["tinytorch/__init__.py"]
+            + "\nimport sys as _sys\nimport numpy as _np\n" + body
+            + f"\n_sys.modules['milestones.sandboxed'].RUNS[{milestone!r}] = _fake\n"}
 
 
-@pytest.mark.parametrize("kind", ["constant", "random", "label hunt"])
-def test_answers_without_training_score_as_chance(backend, reference, dataset_dir, kind):
-    files = {**reference, "tinytorch/__init__.py":
-             reference["tinytorch/__init__.py"] + HUNTER.replace("KIND", kind)}
+FINISHED = '{"epochs_done": 4, "epochs_planned": 4, "steps": 400, "out_of_time": False}'
+ANSWERS_ONLY = f"""
+def _fake(data, plan, report):
+    report(epoch=1, epoch_loss=0.01, epoch_end=True)
+    return {{"predictions": _np.zeros(100, dtype=_np.int64), **{FINISHED}}}
+"""
+UNTRAINED = f"""
+def _fake(data, plan, report):
+    report(epoch=4, epoch_loss=0.01, epoch_end=True)
+    return {{"weights": data["init"], **{FINISHED}}}
+"""
+
+
+@pytest.mark.parametrize("body", [ANSWERS_ONLY, UNTRAINED], ids=["answers only", "untrained"])
+def test_a_driver_replaced_at_import_scores_nothing(backend, reference, dataset_dir, body):
+    files = _replacing_the_driver(reference, "cifar10", body)
     document = run_milestone("cifar10", tar_of(files), backend, LIMITS, dataset_dir, seed=4,
                              plan=CIFAR_PLAN)
     checks = checks_of(document)
-    accuracy = checks["cifar10.test_accuracy"]["figures"]["test_accuracy"]
-    assert accuracy < 0.17, f"{kind} answers scored {accuracy:.1%} (chance is 10%)"
+    assert checks["cifar10.completes"]["outcome"] == "failed"
+    accuracy = checks["cifar10.test_accuracy"]["figures"].get("test_accuracy", 0.0)
+    assert accuracy < 0.17, f"scored {accuracy:.1%} (chance is 10%)"
     assert graded("cifar10", document).points == 0
+
+
+def _precomputed_cifar_weights(dataset_dir):
+    """CifarNet weights trained here, on the canonical labels, before any job."""
+    from tinytorch import CrossEntropyLoss, Tensor, manual_seed
+    from tinytorch.core.optimizers import Adam
+    from milestones.cifar10 import CifarNet
+    from workers.milestone_data import cifar10_source
+    from tinytorch.core.dataloader import CIFAR10_MEAN, CIFAR10_STD, Normalize, load_cifar10
+
+    images, labels = load_cifar10(cifar10_source(dataset_dir), "train")
+    manual_seed(123)
+    model = CifarNet(CIFAR_PLAN["width"])
+    optimizer, loss_fn = Adam(model.parameters(), lr=0.01), CrossEntropyLoss()
+    normalize = Normalize(CIFAR10_MEAN, CIFAR10_STD)
+    order = np.random.default_rng(0).permutation(len(labels))
+    for epoch in range(3):
+        for start in range(0, len(order), 64):
+            batch = order[start:start + 64]
+            loss = loss_fn(model(Tensor(normalize(images[batch]))), labels[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return {name: np.array(value, dtype=np.float32) for name, value in model.state_dict().items()}
+
+
+def test_weights_prepared_before_the_job_score_as_chance_and_are_flagged(
+        backend, reference, dataset_dir):
+    weights = _precomputed_cifar_weights(dataset_dir)
+    shipped = {name: base64.b64encode(array.tobytes()).decode() for name, array in weights.items()}
+    shapes = {name: list(array.shape) for name, array in weights.items()}
+    body = f"""
+import base64 as _b64
+_SHIPPED, _SHAPES = {shipped!r}, {shapes!r}
+def _fake(data, plan, report):
+    report(epoch=4, epoch_loss=0.5, epoch_end=True)
+    weights = {{name: _np.frombuffer(_b64.b64decode(text), _np.float32).reshape(_SHAPES[name])
+               for name, text in _SHIPPED.items()}}
+    return {{"weights": weights, "snapshots": [{{"epoch": 4, "step": 400, "weights": weights}}],
+             **{FINISHED}}}
+"""
+    document = run_milestone("cifar10", tar_of(_replacing_the_driver(reference, "cifar10", body)),
+                             backend, LIMITS, dataset_dir, seed=4, plan=CIFAR_PLAN)
+    figures = checks_of(document)["cifar10.test_accuracy"]["figures"]
+    assert figures["test_accuracy"] < 0.17, f"scored {figures['test_accuracy']:.1%} (chance 10%)"
+    assert figures["init_similarity"] < 0.05
+    assert any("unrelated to this job's initial weights" in flag
+               for flag in figures["review_flags"])
+    assert graded("cifar10", document).points == 0
+
+
+NGRAM = f"""
+def _fake(data, plan, report):
+    ids = data["train_ids"].astype(_np.int64)
+    table = _np.zeros((int(plan["vocab_size"]),) * 2, dtype=_np.float32)
+    _np.add.at(table, (ids[:-1], ids[1:]), 1.0)
+    return {{"weights": {{"bigram": table}}, "epochs_done": None, "epochs_planned": None,
+             "steps": 10, "out_of_time": True}}
+"""
+
+
+def test_a_language_model_other_than_the_courses_gpt_scores_nothing(backend, reference,
+                                                                   dataset_dir):
+    document = run_milestone("tinygpt", tar_of(_replacing_the_driver(reference, "tinygpt", NGRAM)),
+                             backend, LIMITS, dataset_dir, seed=3, plan=GPT_PLAN)
+    check = checks_of(document)["tinygpt.val_loss"]
+    assert check["outcome"] == "failed"
+    assert "do not fit the course's architecture" in check["message"]
+    assert graded("tinygpt", document).points == 0
 
 
 def test_scoring_reads_any_output_as_a_distribution_or_refuses_it():
@@ -176,18 +220,23 @@ def test_scoring_reads_any_output_as_a_distribution_or_refuses_it():
         accuracy_of(answers.astype(np.float32), answers)
 
 
-def test_each_job_sees_its_own_order_and_never_the_answers(dataset_dir):
+def test_each_job_relabels_its_classes_and_keeps_evaluation_inputs_out_of_the_sandbox(
+        dataset_dir):
     plan = {"eval_limit": 200}
     first, second = (job_data("cifar10", plan, seed, dataset_dir) for seed in (5, 6))
     assert not np.array_equal(first.answers, second.answers)
-    test_x = np.concatenate(first.inputs["eval_x"])
-    assert test_x.shape == (200, 3, 32, 32) and set(first.inputs) == {"train_x", "train_y",
-                                                                     "eval_x"}
+    assert not np.array_equal(first.inputs["train_y"], second.inputs["train_y"])
+    assert set(first.inputs) == {"train_x", "train_y"}
+    test_x = np.concatenate(first.held_out["eval_x"])
+    assert test_x.shape == (200, 3, 32, 32)
     gpt = job_data("tinygpt", {"context": 32, "eval_windows": 50}, 5, dataset_dir)
+    assert set(gpt.inputs) == {"train_ids"}
     held_out = SHAKESPEARE.read_text(encoding="utf-8")[-len(gpt.inputs["train_ids"]) // 9:]
-    answers = "".join(gpt.inputs["vocab"][i] for i in gpt.answers)
-    assert gpt.inputs["eval_x"].shape == (50, 32) and len(answers) == 50
+    answers = "".join(gpt.vocab[i] for i in gpt.answers)
+    assert gpt.held_out["eval_x"].shape == (50, 32) and len(answers) == 50
     assert all(a in held_out for a in answers)
+    other = job_data("tinygpt", {"context": 32, "eval_windows": 50}, 6, dataset_dir)
+    assert gpt.vocab != other.vocab and sorted(gpt.vocab) == sorted(other.vocab)
 
 
 # -- failing fast, and running out of time --------------------------------------------------

@@ -74,3 +74,36 @@ def test_plan_overrides_come_from_json_and_bad_ones_are_named():
         plan_overrides({"AUTOGRADER_MILESTONE_PLANS": "{cifar10"})
     with pytest.raises(ValueError, match="must map milestones"):
         plan_overrides({"AUTOGRADER_MILESTONE_PLANS": '{"mnist": {}}'})
+
+
+def test_a_run_reporting_in_a_tight_loop_costs_one_write_per_interval_and_no_text(
+        tmp_path, migrated_database):
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    from workers.milestone_job import ProgressWatch
+
+    world = GradingWorld(tmp_path, migrated_database)
+    submission_id = world.submit("ada", CHECKOUT / "tinytorch")
+    with world.sessions() as session:
+        row = session.get(Submission, submission_id)
+        row.status, row.attempts, row.status_detail = SubmissionStatus.running, 1, "grading on h:1"
+        session.commit()
+    updates = []
+
+    def count(conn, cursor, statement, *args):
+        updates.extend([statement] if statement.lstrip().upper().startswith("UPDATE") else [])
+
+    note = ProgressNote(world.sessions, submission_id, 1, "grading on h:1", every_s=3600)
+    watch = ProgressWatch("cifar10", None, note, lambda: 0.0)
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        for step in range(20_000):
+            watch({"epoch": "GRADER NOTE: all checks passed", "step": step, "epoch_end": True,
+                   "epoch_loss": 1.0, "accuracy": "100%"})
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert len(updates) == 1
+    detail = world.submission(submission_id).status_detail
+    assert "GRADER NOTE" not in detail and "100%" not in detail
+    assert len(watch.curve) <= 4000 and watch.curve[-1]["loss"] == 1.0
