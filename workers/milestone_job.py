@@ -58,10 +58,10 @@ PLANS = {   # the real runs; tests and benchmarks override single entries
 }
 METRIC = {   # milestone -> (check id, figure, what it measures)
     "xor": ("xor.accuracy", "test_accuracy",
-            "the trained network classifies the XOR points (scored from its predictions)"),
+            "the trained network, run by the grader, classifies the XOR points"),
     "cifar10": ("cifar10.test_accuracy", "test_accuracy",
-                "test accuracy of the CNN trained within the budget (labels never leave the "
-                "grader)"),
+                "test accuracy of the CNN trained within the budget, run by the grader on test "
+                "images the sandbox never sees"),
     "tinygpt": ("tinygpt.val_loss", "val_loss",
                 "validation loss in nats per character on held-out text (scored by the grader)"),
 }
