@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workers import milestone_job
-from workers.checkpoints.registry import declared_checks, modules_with_suites
+from workers.milestones import job as milestone_job
+from harness.checkpoints.registry import declared_checks, modules_with_suites
 
 
 def suite_check_ids(module: str) -> list[str] | None:
