@@ -13,7 +13,7 @@ from harness.checkpoints.registry import declared_checks, modules_with_suites
 
 
 def suite_check_ids(module: str) -> list[str] | None:
-    """The check ids the module's suite in workers/checkpoints (or the milestone job)
+    """The check ids the module's checkpoint suite (or the milestone job)
     declares; None: no suite yet."""
     if module in milestone_job.METRIC:
         return [check_id for check_id, _, _ in milestone_job.declared_checks(module)]

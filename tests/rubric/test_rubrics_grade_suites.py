@@ -25,7 +25,7 @@ def starter(tmp_path_factory):
 def declared(module):
     check_ids = suite_check_ids(module)
     if check_ids is None:
-        pytest.skip(f"workers/checkpoints has no suite for {module} yet")
+        pytest.skip(f"no checkpoint suite for {module} yet")
     return check_ids
 
 
