@@ -19,15 +19,9 @@ import click
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUBBED_PACKAGES = ("tinytorch", "milestones")
-# What the self-check runs on, relative to the checkout: the checkpoint infrastructure is every
-# top-level file of workers/checkpoints; of the suites only public/ (hidden/ never leaves).
-SELF_CHECK_FILES = (
-    "workers/__init__.py", "workers/wire.py", "workers/runner.py", "workers/harness.py",
-    "workers/suite.py", "workers/selfcheck.py", "workers/backends/__init__.py",
-    "workers/backends/local.py", "workers/checkpoints/pytest.ini",
-)
-CHECKPOINT_INFRA = "workers/checkpoints"
-PUBLIC_SUITES = "workers/checkpoints/public"
+# What the self-check runs on: the sandbox and harness packages, whole folders (the hidden
+# suites live under workers/, which never leaves).
+SELF_CHECK_PACKAGES = ("sandbox", "harness")
 GITIGNORE = "__pycache__/\n*.pyc\n.pytest_cache/\n.venv/\n/data/\n"
 README = """\
 # TinyTorch: your repo
@@ -54,7 +48,7 @@ performance against the reference), so passing here is necessary but not suffici
 
     git add -A && git commit -m "module 02" && git push
 
-Each push is graded; results appear on the course site. Do not edit `workers/`: the
+Each push is graded; results appear on the course site. Do not edit `sandbox/` or `harness/`: the
 grader uses its own copy.
 """
 
@@ -130,12 +124,10 @@ def generate_starter(out_dir, source_root=REPO_ROOT):
     for package in STUBBED_PACKAGES:
         if (source_root / package).is_dir():
             _copy_stubbed(source_root / package, out / package)
-    for relative in SELF_CHECK_FILES:
-        _copy(source_root / relative, out / relative)
-    for module in sorted((source_root / CHECKPOINT_INFRA).glob("*.py")):
-        _copy(module, out / CHECKPOINT_INFRA / module.name)
-    for suite in sorted((source_root / PUBLIC_SUITES).glob("test_*.py")):
-        _copy(suite, out / PUBLIC_SUITES / suite.name)
+    for package in SELF_CHECK_PACKAGES:
+        for path in sorted((source_root / package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                _copy(path, out / path.relative_to(source_root))
     (out / "requirements.txt").write_text("numpy>=1.24\npytest>=7.4\n")
     (out / "README.md").write_text(README)
     (out / ".gitignore").write_text(GITIGNORE)

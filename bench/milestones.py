@@ -3,7 +3,7 @@
     python -m bench.milestones [--data ../shared/data] [--only xor,cifar10,tinygpt]
                                [--budget-s 180] [--image tinytorch-sandbox:latest]
 
-For each milestone, the reference runs twice through ``workers.milestone_job.run_milestone``
+For each milestone, the reference runs twice through ``workers.milestones.job.run_milestone``
 under its rubric's limits: in the Docker sandbox, then "bare" (the same runner and driver as a
 local process, no container). Prints, side by side: wall time, training epochs and steps,
 accuracy or validation loss (scored by the grader), peak memory, and the sandbox's overhead
@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from autograder.course_config import load_course  # noqa: E402
 from autograder.rubric import load_rubric  # noqa: E402
-from workers.backends import Limits  # noqa: E402
-from workers.backends.docker import DEFAULT_IMAGE, DockerBackend  # noqa: E402
-from workers.backends.local import LocalBackend  # noqa: E402
-from workers.milestone_data import check_datasets  # noqa: E402
-from workers.milestone_job import METRIC, RUBRICS_DIR, run_milestone  # noqa: E402
-from workers.suite import REFERENCE_ROOT, package_tar  # noqa: E402
+from harness.backends import Limits  # noqa: E402
+from workers.docker_backend import DEFAULT_IMAGE, DockerBackend  # noqa: E402
+from harness.backends.local import LocalBackend  # noqa: E402
+from workers.milestones.data import check_datasets  # noqa: E402
+from workers.milestones.job import METRIC, RUBRICS_DIR, run_milestone  # noqa: E402
+from harness.suite import REFERENCE_ROOT, package_tar  # noqa: E402
 
 DEFAULT_DATA = REFERENCE_ROOT.parent / "shared" / "data"
 

@@ -25,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workers.backends import Limits  # noqa: E402
-from workers.backends.docker import DEFAULT_IMAGE, DockerBackend, sweep_orphans  # noqa: E402
-from workers.backends.local import LocalBackend  # noqa: E402
-from workers.harness import Runner  # noqa: E402
-from workers.suite import REFERENCE_ROOT, package_tar, run_suite  # noqa: E402
+from harness.backends import Limits  # noqa: E402
+from workers.docker_backend import DEFAULT_IMAGE, DockerBackend, sweep_orphans  # noqa: E402
+from harness.backends.local import LocalBackend  # noqa: E402
+from harness.runner_client import Runner  # noqa: E402
+from harness.suite import REFERENCE_ROOT, package_tar, run_suite  # noqa: E402
 
 LIMITS = Limits(wall_s=300)
 BACKENDS = ("local", "docker cold", "docker warm")

@@ -25,8 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SANDBOX = REPO / "deploy" / "sandbox"
-RUNNER_FILES = ("workers/__init__.py", "workers/wire.py", "workers/runner.py")
-CONTEXT_FILES = ("deploy/sandbox/Dockerfile", "deploy/sandbox/requirements.txt") + RUNNER_FILES
+# The runner is the sandbox package, the whole folder: nothing else of the checkout goes in.
+CONTEXT_FILES = ("deploy/sandbox/Dockerfile", "deploy/sandbox/requirements.txt") + tuple(
+    f"sandbox/{path.name}" for path in sorted((REPO / "sandbox").glob("*.py")))
 DEFAULT_TAG = "tinytorch-sandbox:latest"
 BASE_REPO = "tinytorch-sandbox-base"
 INPUTS_LABEL = "org.tinytorch.sandbox.inputs"

@@ -205,7 +205,7 @@ def _signal_group(proc: subprocess.Popen, sig: int) -> None:
 def _sweep_sandboxes() -> None:
     """Sandbox containers of a worker killed mid-job (their owner is dead) go too."""
     try:
-        from workers.backends.docker import sweep_orphans
+        from workers.docker_backend import sweep_orphans
         sweep_orphans()
     except Exception as exc:  # noqa: BLE001 - Docker gone: nothing of ours can be left there
         print(f"stack: could not sweep sandbox containers: {exc}", file=sys.stderr)

@@ -14,6 +14,6 @@ def main(argv=None) -> int:
     if not argv or argv[0] != "check":
         print("usage: tinytorch check [MODULE ...]   (e.g. tinytorch check 02)", file=sys.stderr)
         return 2
-    from workers import selfcheck  # imported late: tinytorch itself needs NumPy only
+    from harness import selfcheck  # imported late: tinytorch itself needs NumPy only
 
     return selfcheck.main(argv[1:])

@@ -43,8 +43,8 @@ app.conf.update(
 def _refuse_to_start_without_datasets(**_):
     """A worker given a dataset directory (``AUTOGRADER_DATASET_DIR``) that lacks a
     milestone's data stops at once with what is missing, rather than fail jobs later."""
-    from workers.milestone_grading import DATASET_ENV, check_worker_datasets
-    from workers.milestone_data import DatasetMissing
+    from workers.milestones.grading import DATASET_ENV, check_worker_datasets
+    from workers.milestones.data import DatasetMissing
     if not os.environ.get(DATASET_ENV):
         log.warning("%s is not set: milestone jobs will be infrastructure errors", DATASET_ENV)
         return
@@ -62,7 +62,7 @@ def _sweep_sandbox_orphans(**_):
     before new jobs: at worker start, and when a pool process replaces a dead one."""
     if settings.sandbox != "docker":
         return
-    from workers.backends import docker as sandbox
+    from workers import docker_backend as sandbox
     try:
         removed = sandbox.sweep_orphans()
     except Exception as exc:  # noqa: BLE001 - Docker down must not stop the worker starting

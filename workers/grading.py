@@ -22,14 +22,14 @@ from autograder.course_setup import course_config
 from autograder.models import CheckResult, Grade, Submission, SubmissionStatus, utcnow
 from autograder.rubric import LoadedRubric, NotGradable, RubricMismatch, grade, load_rubric
 from autograder.yamlconf import ConfigError
-from workers.backends import BackendUnavailable, Limits
-from workers.checkpoints.registry import declared_checks, suite_files
-from workers.harness import Runner
+from harness.backends import BackendUnavailable, Limits
+from harness.checkpoints.registry import declared_checks, suite_files
+from harness.runner_client import Runner
 from workers.import_probe import import_hang
-from workers.milestone_data import DatasetMissing
-from workers.milestone_grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
+from workers.milestones.data import DatasetMissing
+from workers.milestones.grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
 from workers.owners import current_owner, owner_is_dead
-from workers.suite import run_suite, unrun_suite
+from harness.suite import run_suite, unrun_suite
 
 PACKAGE = "tinytorch"
 MAX_MESSAGE = 4000
@@ -267,7 +267,7 @@ def grade_submission(submission_id, sessions, settings, backend):
 
 
 def _milestone_jobs(config, rubrics_dir):
-    """The course's milestones (see :mod:`workers.milestone_grading`)."""
+    """The course's milestones (see :mod:`workers.milestones.grading`)."""
     try:
         return milestone_jobs(config, rubrics_dir)
     except (OSError, ConfigError) as exc:

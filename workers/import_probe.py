@@ -14,7 +14,7 @@ normal path. ``IMPORT_TIMEOUT_S`` is the longest per-call limit any check allows
 """
 from __future__ import annotations
 
-from workers.harness import Runner, RunnerFailure, RunnerTimeout, StudentError
+from harness.runner_client import Runner, RunnerFailure, RunnerTimeout, StudentError
 
 IMPORT_TIMEOUT_S = 60.0
 

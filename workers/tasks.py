@@ -22,9 +22,9 @@ def _sessions():
 @functools.cache
 def _backend():
     if settings.sandbox == "local":
-        from workers.backends.local import LocalBackend
+        from harness.backends.local import LocalBackend
         return LocalBackend()   # UNSAFE for untrusted code: development machines only
-    from workers.backends.docker import DockerBackend
+    from workers.docker_backend import DockerBackend
     return DockerBackend(warm=settings.sandbox_warm)
 
 

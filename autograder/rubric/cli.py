@@ -18,7 +18,7 @@ from autograder.rubric.results import NotGradable
 from autograder.rubric.schema import load_rubric
 from autograder.rubric.suites import read_check_ids, suite_check_ids
 from autograder.yamlconf import ConfigError
-from workers.checkpoints.registry import SuiteDefinitionError
+from harness.checkpoints.registry import SuiteDefinitionError
 
 
 def check_rubric(path: Path, check_ids: list[str] | None, module: str | None = None) -> str:

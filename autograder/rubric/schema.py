@@ -76,7 +76,7 @@ class EarlyStop(ConfigModel):
 
     A non-finite loss ends the job at once (nothing is left to score). A loss that has not
     fallen by ``min_delta`` below its best in ``patience_epochs`` epochs ends training, and
-    the model is still scored on what it learned (``milestones/sandboxed.py``).
+    the model is still scored on what it learned (``sandbox/milestone_driver.py``).
     """
     on_nonfinite_loss: bool = True
     patience_epochs: int | None = Field(None, ge=1)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workers import milestone_job
-from workers.checkpoints.registry import declared_checks, modules_with_suites
+from workers.milestones import job as milestone_job
+from harness.checkpoints.registry import declared_checks, modules_with_suites
 
 
 def suite_check_ids(module: str) -> list[str] | None:
-    """The check ids the module's suite in workers/checkpoints (or the milestone job)
+    """The check ids the module's checkpoint suite (or the milestone job)
     declares; None: no suite yet."""
     if module in milestone_job.METRIC:
         return [check_id for check_id, _, _ in milestone_job.declared_checks(module)]

@@ -4,7 +4,7 @@ import pytest
 
 from autograder.starter import generate_starter
 from tests.grading.repos import package_files
-from workers.backends.local import LocalBackend
+from harness.backends.local import LocalBackend
 
 
 @pytest.fixture(scope="session")

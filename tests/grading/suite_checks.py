@@ -6,8 +6,8 @@ Shared by every ``test_suites_*.py`` so that each property is stated once for al
 import hashlib
 
 from tests.grading.repos import tar_of
-from workers.checkpoints.registry import _checks_in_file, declared_checks, suite_files
-from workers.suite import run_suite
+from harness.checkpoints.registry import _checks_in_file, declared_checks, suite_files
+from harness.suite import run_suite
 
 
 def outcomes(result):

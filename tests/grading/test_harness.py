@@ -12,11 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.grading.repos import tar_of
-from workers import wire
-from workers.backends import Limits
-from workers.harness import ProtocolError, Runner, RunnerCrashed, RunnerFailure, RunnerTimeout
-from workers.harness import _EOF, StudentError, _read_frames
-from workers.backends.local import LocalBackend
+from sandbox import wire
+from harness.backends import Limits
+from harness.runner_client import ProtocolError, Runner, RunnerCrashed, RunnerFailure, RunnerTimeout
+from harness.runner_client import _EOF, StudentError, _read_frames
+from harness.backends.local import LocalBackend
 
 TOY = {
     "tinytorch/__init__.py": "",

@@ -1,10 +1,10 @@
 """The ``rng`` fixture: inputs drawn per job from a secret seed, reproducible when pinned."""
 
 from tests.grading.repos import CHECKOUT
-from workers.suite import run_suite
+from harness.suite import run_suite
 
 SUITE = '''
-from workers.checkpoints import check
+from harness.checkpoints import check
 
 
 @check("seed.draw", "records a number drawn from the job's rng", "public")

@@ -1,6 +1,6 @@
 """ratio_to_reference re-measures a high ratio before it costs a student marks."""
 
-from workers.checkpoints.perf import ratio_to_reference
+from harness.checkpoints.perf import ratio_to_reference
 
 
 class ScriptedRunner:

@@ -5,11 +5,11 @@ import textwrap
 
 import pytest
 
-from workers.backends.local import LocalBackend
-from workers.checkpoints.registry import SuiteDefinitionError, declared_checks
-from workers.checkpoints.registry import modules_with_suites
-from workers.selfcheck import Report, resolve_module
-from workers.suite import run_suite
+from harness.backends.local import LocalBackend
+from harness.checkpoints.registry import SuiteDefinitionError, declared_checks
+from harness.checkpoints.registry import modules_with_suites
+from harness.selfcheck import Report, resolve_module
+from harness.suite import run_suite
 
 
 def test_module_02_declares_stable_unique_ids_with_descriptions():
@@ -27,7 +27,7 @@ def write_suite(root, visibility, name, body):
     folder = root / visibility
     folder.mkdir(parents=True, exist_ok=True)
     (root / "pytest.ini").write_text("[pytest]\n")
-    (folder / name).write_text("from workers.checkpoints import check\n\n"
+    (folder / name).write_text("from harness.checkpoints import check\n\n"
                                + textwrap.dedent(body))
 
 

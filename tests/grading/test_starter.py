@@ -61,8 +61,8 @@ def test_real_starter_has_no_solutions_no_hidden_checks_and_imports(starter_dir)
     assert len(sources) >= 10
     assert not any(BEGIN in p.read_text() for p in sources)
     assert "raise NotImplementedError" in (starter_dir / "tinytorch/core/tensor.py").read_text()
-    assert not (starter_dir / "workers/checkpoints/hidden").exists()
-    assert (starter_dir / "workers/checkpoints/public/test_02_tensor.py").is_file()
+    assert not (starter_dir / "workers").exists()   # the hidden suites are server-only
+    assert (starter_dir / "harness/checkpoints/public/test_02_tensor.py").is_file()
     assert not list(starter_dir.rglob("__pycache__"))
     assert (starter_dir / "README.md").is_file() and (starter_dir / ".gitignore").is_file()
     verify_imports(starter_dir)
@@ -75,7 +75,7 @@ def test_starter_refuses_to_overwrite_a_non_empty_directory(starter_dir):
 
 
 def selfcheck(repo, *args):
-    return subprocess.run([sys.executable, "-m", "workers.selfcheck", *args, "--no-color"],
+    return subprocess.run([sys.executable, "-m", "harness.selfcheck", *args, "--no-color"],
                           cwd=repo, capture_output=True, text=True, timeout=120)
 
 
@@ -89,7 +89,7 @@ def test_self_check_in_the_starter_reports_zero_and_explains(starter_dir):
 
 def test_self_check_runs_every_public_suite_shipped_in_the_starter(starter_dir):
     shipped = sorted(p.stem[len("test_"):] for p in
-                     (starter_dir / "workers/checkpoints/public").glob("test_*.py"))
+                     (starter_dir / "harness/checkpoints/public").glob("test_*.py"))
     done = selfcheck(starter_dir)
     assert done.returncode == 1 and "could not run" not in done.stdout, done.stdout[-2000:]
     assert [line.split()[1] for line in done.stdout.splitlines()

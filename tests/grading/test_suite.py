@@ -9,9 +9,9 @@ import time
 import pytest
 
 from tests.grading.repos import CHECKOUT, patched, prepended, tar_of
-from workers import wire
-from workers.backends import BackendUnavailable, Limits
-from workers.suite import run_suite
+from sandbox import wire
+from harness.backends import BackendUnavailable, Limits
+from harness.suite import run_suite
 
 TENSOR = "tinytorch/core/tensor.py"
 INIT = "tinytorch/__init__.py"
@@ -95,7 +95,7 @@ def partial_submission(reference_files):
 
 @pytest.fixture(scope="module")
 def partial_score(partial_submission):
-    from workers.backends.local import LocalBackend
+    from harness.backends.local import LocalBackend
     value = score(run(partial_submission, LocalBackend(), visibility=("public",)))
     assert 0 < value < 1
     return value

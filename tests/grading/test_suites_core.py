@@ -6,8 +6,8 @@ in test_suites_every_module.py.
 
 from autograder.rubric import grade, load_rubric
 from tests.grading.repos import CHECKOUT, patched, tar_of
-from workers.checkpoints.registry import declared_checks
-from workers.suite import run_suite
+from harness.checkpoints.registry import declared_checks
+from harness.suite import run_suite
 
 
 def test_adam_moments_in_float64_cost_memory_credit_under_the_rubric(backend, reference_files):

@@ -15,8 +15,8 @@ from tests.grading.repos import CHECKOUT, MODULE_IDS, progressive, tar_of
 from tests.grading.seeded_bugs import SEEDED_BUGS, assert_caught
 from tests.grading.suite_checks import (SuiteRuns, assert_every_check_fails_on_a_stub,
                                         checks_using_the_reference, not_passed, outcomes)
-from workers.checkpoints.registry import declared_checks, modules_with_suites
-from workers.suite import REFERENCE_ROOT, run_suite
+from harness.checkpoints.registry import declared_checks, modules_with_suites
+from harness.suite import REFERENCE_ROOT, run_suite
 
 MODULES = modules_with_suites()
 RATIO = {"ratio_to_reference", "reference_s"}

@@ -6,7 +6,7 @@ gradability, seeded bugs) is in test_suites_every_module.py.
 
 from tests.grading.repos import module_path, patched, tar_of
 from tests.grading.suite_checks import outcomes
-from workers.suite import run_suite
+from harness.suite import run_suite
 
 
 def test_a_loader_that_refuses_everything_earns_no_refusal_check(backend, reference_files):

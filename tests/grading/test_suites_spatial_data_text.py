@@ -6,7 +6,7 @@ progressive gradability, seeded bugs) is in test_suites_every_module.py.
 
 from tests.grading.repos import prepended, tar_of
 from tests.grading.suite_checks import not_passed
-from workers.suite import run_suite
+from harness.suite import run_suite
 
 PILLOW_BLOCKED = """import sys
 

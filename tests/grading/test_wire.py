@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workers import wire
+from sandbox import wire
 
 
 def frame_bytes(header_obj, payload=b""):

@@ -1,4 +1,4 @@
-"""Milestones as graded jobs (workers/milestone_job.py), CI-sized: small slices of the real
+"""Milestones as graded jobs (workers/milestones/job.py), CI-sized: small slices of the real
 data, small budgets, the Docker sandbox when it is available (the local backend otherwise,
 with a printed note). The reference must pass; answers that skip training, or that hunt for
 labels, must score as chance; the starter and a broken Conv2d backward must fail fast."""
@@ -13,10 +13,10 @@ from autograder.rubric import grade, load_rubric
 from autograder.starter import generate_starter
 from tests.grading.repos import package_files, patched, tar_of
 from tests.milestones.course_data import CIFAR_PLAN, GPT_PLAN, SHAKESPEARE, build_course_data
-from workers.backends import Limits
-from workers.backends.local import LocalBackend
-from workers.milestone_data import DatasetMissing, check_datasets, job_data
-from workers.milestone_job import RUBRICS_DIR, accuracy_of, run_milestone, val_loss_of
+from harness.backends import Limits
+from harness.backends.local import LocalBackend
+from workers.milestones.data import DatasetMissing, check_datasets, job_data
+from workers.milestones.job import RUBRICS_DIR, accuracy_of, run_milestone, val_loss_of
 
 LIMITS = Limits(wall_s=150, memory_mb=1536, cpus=1)   # one BLAS thread: no spinning when busy
 CONV_WEIGHT_GRAD = ('d_weight = (ctx.saved["cols"].T @ g).reshape(kh, kw, c_in, c_out)'
@@ -31,7 +31,7 @@ def backend(request):
         import docker
         docker.from_env().ping()
         from deploy import build_sandbox
-        from workers.backends.docker import DockerBackend
+        from workers.docker_backend import DockerBackend
         return DockerBackend(image=build_sandbox.ensure_image())
     except Exception as exc:  # no daemon, no image, no debootstrap: all mean "no sandbox here"
         note = f"NOTE: milestone jobs run on the LOCAL backend (no Docker sandbox: {exc})"
@@ -110,7 +110,7 @@ def _replacing_the_driver(reference, milestone, body):
     """A package that, at import, swaps the course driver's run for ``body``'s ``_fake``."""
     return {**reference, "tinytorch/__init__.py": reference["tinytorch/__init__.py"]
             + "\nimport sys as _sys\nimport numpy as _np\n" + body
-            + f"\n_sys.modules['milestones.sandboxed'].RUNS[{milestone!r}] = _fake\n"}
+            + f"\n_sys.modules['sandbox.milestone_driver'].RUNS[{milestone!r}] = _fake\n"}
 
 
 FINISHED = '{"epochs_done": 4, "epochs_planned": 4, "steps": 400, "out_of_time": False}'
@@ -143,7 +143,7 @@ def _precomputed_cifar_weights(dataset_dir):
     from tinytorch import CrossEntropyLoss, Tensor, manual_seed
     from tinytorch.core.optimizers import Adam
     from milestones.cifar10 import CifarNet
-    from workers.milestone_data import cifar10_source
+    from workers.milestones.data import cifar10_source
     from tinytorch.core.dataloader import CIFAR10_MEAN, CIFAR10_STD, Normalize, load_cifar10
 
     images, labels = load_cifar10(cifar10_source(dataset_dir), "train")

@@ -1,4 +1,4 @@
-"""Milestones in a grading job (workers/milestone_grading.py): the course's jobs and limits,
+"""Milestones in a grading job (workers/milestones/grading.py): the course's jobs and limits,
 the dataset configuration, a scored run with a fresh seed, progress on the submission row."""
 
 
@@ -7,12 +7,12 @@ import pytest
 from autograder.course_config import load_course
 from autograder.models import Submission, SubmissionStatus
 from tests.workers.world import GradingWorld
-from workers.backends.local import LocalBackend
-from workers.milestone_data import DatasetMissing
-from workers.milestone_grading import (ProgressNote, check_worker_datasets, dataset_dir,
+from harness.backends.local import LocalBackend
+from workers.milestones.data import DatasetMissing
+from workers.milestones.grading import (ProgressNote, check_worker_datasets, dataset_dir,
                                        grade_milestone, milestone_jobs, plan_overrides)
 from workers.settings import CHECKOUT
-from workers.suite import package_tar
+from harness.suite import package_tar
 
 RUBRICS = CHECKOUT / "rubrics"
 SHARED_DATA = CHECKOUT.parent / "shared" / "data"
@@ -81,7 +81,7 @@ def test_a_run_reporting_in_a_tight_loop_costs_one_write_per_interval_and_no_tex
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
-    from workers.milestone_job import ProgressWatch
+    from workers.milestones.job import ProgressWatch
 
     world = GradingWorld(tmp_path, migrated_database)
     submission_id = world.submit("ada", CHECKOUT / "tinytorch")

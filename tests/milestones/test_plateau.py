@@ -1,8 +1,8 @@
-"""The plateau rule the milestone driver applies inside the sandbox (milestones/sandboxed.py)."""
+"""The plateau rule the milestone driver applies inside the sandbox (sandbox/milestone_driver.py)."""
 
 import math
 
-from milestones.sandboxed import plateau
+from sandbox.milestone_driver import plateau
 
 
 def test_a_falling_loss_goes_on():

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from tests.grading.repos import tar_of
-from workers.backends import Limits
-from workers.backends.local import LocalBackend
-from workers.harness import ProtocolError, Runner, RunnerTimeout, StudentError
+from harness.backends import Limits
+from harness.backends.local import LocalBackend
+from harness.runner_client import ProtocolError, Runner, RunnerTimeout, StudentError
 
 TOY = {"tinytorch/__init__.py": ""}
 

@@ -37,7 +37,7 @@ def test_unknown_pattern_fails_with_file_and_line(tmp_path):
 def test_schema_error_fails_and_other_files_are_still_checked(tmp_path):
     bad, good = tmp_path / "bad.yaml", tmp_path / "good.yaml"
     bad.write_text(RUBRIC_TEXT.replace("points: 3", "points: -3"), encoding="utf-8")
-    # a module with no suite in workers/checkpoints: only its schema can be checked
+    # a module with no checkpoint suite: only its schema can be checked
     good.write_text(RUBRIC_TEXT.replace("module: 02_tensor", "module: zz_no_suite"),
                     encoding="utf-8")
     result = run(bad, good)

@@ -10,8 +10,8 @@ from autograder.course_config import load_course
 from autograder.rubric import grade, load_rubric
 from autograder.rubric.suites import suite_check_ids
 from autograder.starter import generate_starter
-from workers.backends.local import LocalBackend
-from workers.suite import run_suite
+from harness.backends.local import LocalBackend
+from harness.suite import run_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = [m.id for m in load_course(ROOT / "rubrics" / "course.yaml").modules]
@@ -25,7 +25,7 @@ def starter(tmp_path_factory):
 def declared(module):
     check_ids = suite_check_ids(module)
     if check_ids is None:
-        pytest.skip(f"workers/checkpoints has no suite for {module} yet")
+        pytest.skip(f"no checkpoint suite for {module} yet")
     return check_ids
 
 

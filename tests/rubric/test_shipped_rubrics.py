@@ -43,7 +43,7 @@ def test_cifar10_full_marks_at_75_percent_within_20_minutes_on_2_cpus():
 def test_rubric_fits_its_suite(assignment):
     check_ids = suite_check_ids(assignment.id)
     if check_ids is None:
-        pytest.skip(f"workers/checkpoints has no suite for {assignment.id} yet")
+        pytest.skip(f"no checkpoint suite for {assignment.id} yet")
     loaded = load_rubric(RUBRICS / assignment.rubric)
     allocation = assign(loaded.rubric, check_ids)
     assert allocation.unscored == (), "every check of the suite should earn points"

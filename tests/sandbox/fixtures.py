@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from deploy import build_sandbox
-from workers.backends.docker import DEPLOYMENT_LABEL
+from workers.docker_backend import DEPLOYMENT_LABEL
 
 
 def wait_for(predicate, timeout, what):

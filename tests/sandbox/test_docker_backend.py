@@ -13,12 +13,12 @@ from autograder.starter import generate_starter
 from tests.grading.repos import tar_of
 from tests.sandbox.fixtures import wait_for
 from tests.workers.world import outcomes
-from workers.backends import BackendUnavailable, Limits
-from workers.backends.docker import (EXPIRES_LABEL, OWNER_LABEL, DockerBackend,
+from harness.backends import BackendUnavailable, Limits
+from workers.docker_backend import (EXPIRES_LABEL, OWNER_LABEL, DockerBackend,
                                      container_options, sweep_orphans)
-from workers.backends.local import LocalBackend
-from workers.harness import Runner
-from workers.suite import REFERENCE_ROOT, run_suite
+from harness.backends.local import LocalBackend
+from harness.runner_client import Runner
+from harness.suite import REFERENCE_ROOT, run_suite
 
 
 def test_missing_image_is_an_infrastructure_error(docker_client, no_containers_left):
@@ -134,7 +134,7 @@ def test_datasets_are_mounted_read_only(sandbox_image, tmp_path, no_containers_l
 
 def test_spares_left_idle_are_retired(sandbox_image, monkeypatch, containers,
                                       no_containers_left):
-    from workers.backends import docker as sandbox
+    from workers import docker_backend as sandbox
     monkeypatch.setattr(sandbox, "SPARE_MAX_IDLE_S", 1.0)
     backend = DockerBackend(sandbox_image, warm=1)
     first, second = Limits(wall_s=30), Limits(wall_s=30, memory_mb=512)

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from workers.backends import Limits
-from workers.backends.docker import DockerBackend
-from workers.harness import Runner, RunnerCrashed, RunnerFailure, RunnerTimeout
-from workers.suite import package_tar
+from harness.backends import Limits
+from workers.docker_backend import DockerBackend
+from harness.runner_client import Runner, RunnerCrashed, RunnerFailure, RunnerTimeout
+from harness.suite import package_tar
 
 HOSTILE = Path(__file__).parent / "hostile"
 LIMITS = Limits(wall_s=60, memory_mb=256, cpus=1.0, pids=32, tmpfs_mb=32)

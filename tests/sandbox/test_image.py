@@ -8,9 +8,9 @@ import numpy as np
 
 from deploy import build_sandbox
 from tests.grading.repos import tar_of
-from workers.backends import Limits
-from workers.backends.docker import DockerBackend
-from workers.harness import Runner
+from harness.backends import Limits
+from workers.docker_backend import DockerBackend
+from harness.runner_client import Runner
 
 
 def test_existing_image_is_reused(sandbox_image, docker_client):

@@ -13,7 +13,7 @@ from autograder.queue import enqueue
 from tests.sandbox.fixtures import wait_for
 from tests.sandbox.test_hostile import HOSTILE
 from tests.workers.world import assert_all_pass, outcomes
-from workers.backends.local import LocalBackend
+from harness.backends.local import LocalBackend
 
 DONE = (SubmissionStatus.graded, SubmissionStatus.failed, SubmissionStatus.infra_error)
 

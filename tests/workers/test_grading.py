@@ -9,8 +9,8 @@ from sqlalchemy import text
 from autograder.models import SubmissionStatus
 from tests.workers.world import assert_all_pass
 from workers import grading
-from workers.backends.docker import DockerBackend
-from workers.backends.local import LocalBackend
+from workers.docker_backend import DockerBackend
+from harness.backends.local import LocalBackend
 
 
 def test_a_regrade_replaces_and_a_duplicate_does_nothing(world, reference_package):

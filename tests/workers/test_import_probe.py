@@ -10,12 +10,12 @@ import pytest
 from autograder.course_setup import course_config
 from autograder.models import Outcome, Submission, SubmissionStatus
 from workers import grading, import_probe
-from workers.backends import Limits
-from workers.backends.docker import DockerBackend
-from workers.backends.local import LocalBackend
-from workers.checkpoints.registry import SUITES_DIR
-from workers.harness import Runner
-from workers.suite import package_tar
+from harness.backends import Limits
+from workers.docker_backend import DockerBackend
+from harness.backends.local import LocalBackend
+from harness.checkpoints.registry import SUITE_ROOTS
+from harness.runner_client import Runner
+from harness.suite import package_tar
 
 HOSTILE = Path(__file__).parents[1] / "sandbox" / "hostile"
 LIMITS = Limits(wall_s=60, memory_mb=512, cpus=1.0, pids=32, tmpfs_mb=64)
@@ -62,7 +62,7 @@ def test_the_probe_runs_in_the_docker_sandbox(quick_probe, sandbox_image, no_con
 
 def test_no_check_waits_longer_than_the_probe():
     """Equal outcomes: an import too slow for the probe must be too slow for every check."""
-    allowed = [float(n) for path in SUITES_DIR.rglob("test_*.py")
+    allowed = [float(n) for root in SUITE_ROOTS for path in root.rglob("test_*.py")
                for n in re.findall(r"timeout=([0-9.]+)", path.read_text())]
     assert allowed and max(allowed) <= import_probe.IMPORT_TIMEOUT_S
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from workers.checkpoints import assert_equal, check
+from harness.checkpoints import assert_equal, check
 
 IMPORT = "from tinytorch.core.setup import environment_report"
 

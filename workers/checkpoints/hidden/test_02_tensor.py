@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from workers.checkpoints import assert_results, check, ratio_to_reference
+from harness.checkpoints import assert_results, check, ratio_to_reference
 
 IMPORT = "from tinytorch.core.tensor import Tensor"
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from workers.checkpoints import assert_array, check
+from harness.checkpoints import assert_array, check
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax")

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from workers.checkpoints import assert_array, assert_equal, check, ratio_to_reference
+from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.layers import Linear, Dropout, Sequential, kaiming_uniform, "

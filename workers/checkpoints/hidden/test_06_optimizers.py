@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from workers.checkpoints import assert_array, check, ratio_to_reference
-from workers.checkpoints.public.test_06_optimizers import (GRADS, IMPORT, START, adam_steps,
+from harness.checkpoints import assert_array, check, ratio_to_reference
+from harness.checkpoints.public.test_06_optimizers import (GRADS, IMPORT, START, adam_steps,
                                                           cosine, learning_rates, sgd_steps,
                                                           stepped)
 

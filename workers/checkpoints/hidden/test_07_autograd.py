@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from workers.checkpoints import assert_equal, check, ratio_to_reference
-from workers.checkpoints.public.test_07_autograd import (IMPORT, W, X, assert_grads, leaf,
+from harness.checkpoints import assert_equal, check, ratio_to_reference
+from harness.checkpoints.public.test_07_autograd import (IMPORT, W, X, assert_grads, leaf,
                                                         numeric_grad)
 
 

@@ -3,8 +3,8 @@ evaluation and a small end-to-end run."""
 
 import numpy as np
 
-from workers.checkpoints import assert_array, assert_equal, check
-from workers.checkpoints.public.test_08_training import IMPORT, LINEAR_SGD, X, Y, batches, weights
+from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.public.test_08_training import IMPORT, LINEAR_SGD, X, Y, batches, weights
 
 TRAINED = f"{IMPORT}\nimport os, tempfile\n{LINEAR_SGD}trainer.train_epoch({batches(slice(None))})\n"
 

@@ -3,13 +3,13 @@ gradients, bad input, and Conv2d's speed and im2col memory against the reference
 
 import numpy as np
 
-from workers.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from workers.checkpoints.perf import peak_ratio_to_reference
-from workers.checkpoints.public.test_07_autograd import grads
-from workers.checkpoints.public.test_09_spatial import (
+from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
+from harness.checkpoints.perf import peak_ratio_to_reference
+from harness.checkpoints.public.test_07_autograd import grads
+from harness.checkpoints.public.test_09_spatial import (
     GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, backward, batch_norm, batch_norm_layer,
     conv_layer, tensor)
-from workers.checkpoints.public.test_16_kernels import conv2d
+from harness.checkpoints.public.test_16_kernels import conv2d
 
 SPEED_BOUND = 10.0
 MEMORY_BOUND = 2.5   # im2col copying every window before striding lands at about 3x

@@ -6,10 +6,10 @@ import inspect
 import numpy as np
 import pytest
 
-from workers.checkpoints import assert_array, assert_equal, check
-from workers.checkpoints.public.test_10_dataloader import (
+from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.public.test_10_dataloader import (
     IMPORT, WRITE_CIFAR, assert_cifar, assert_crops, dataset, epoch, rows_seen)
-from workers.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.public.test_13_attention import literal
 
 
 @check("dataloader.shuffle.partial_batches", "shuffling keeps the last partial batch (every "

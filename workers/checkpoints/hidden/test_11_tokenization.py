@@ -5,8 +5,8 @@ import re
 
 import numpy as np
 
-from workers.checkpoints import assert_equal, check, ratio_to_reference
-from workers.checkpoints.public.test_11_tokenization import (
+from harness.checkpoints import assert_equal, check, ratio_to_reference
+from harness.checkpoints.public.test_11_tokenization import (
     CORPUS, IMPORT, TEXT, UNKNOWN, roundtrip, vocabulary)
 
 SPEED_BOUND = 15.0   # recounting the whole corpus after each merge lands at ~30x, words ~12x

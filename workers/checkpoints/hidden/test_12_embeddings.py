@@ -3,11 +3,11 @@ Tensors, position gradients and limits, and odd embedding sizes."""
 
 import numpy as np
 
-from workers.checkpoints import assert_array, check
-from workers.checkpoints.public.test_07_autograd import grads
-from workers.checkpoints.public.test_12_embeddings import (
+from harness.checkpoints import assert_array, check
+from harness.checkpoints.public.test_07_autograd import grads
+from harness.checkpoints.public.test_12_embeddings import (
     IMPORT, POSITIONS, RNG, TABLE, X, assert_sinusoidal, with_table)
-from workers.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.public.test_13_attention import literal
 
 
 @check("embeddings.embedding.grad_accumulates", "two lookups and two backward() calls add "

@@ -6,9 +6,9 @@ suite, computed here in float64.
 
 import numpy as np
 
-from workers.checkpoints import assert_array, check
-from workers.checkpoints.public.test_07_autograd import numeric_grad
-from workers.checkpoints.public.test_13_attention import (IMPORT, attention, build_mha, literal,
+from harness.checkpoints import assert_array, check
+from harness.checkpoints.public.test_07_autograd import numeric_grad
+from harness.checkpoints.public.test_13_attention import (IMPORT, attention, build_mha, literal,
                                                            multi_head, random_projections)
 
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from workers.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints import assert_array, assert_equal, check
 from workers.checkpoints.hidden.test_13_attention import assert_gradients, assert_no_peeking
-from workers.checkpoints.public.test_13_attention import assign, literal
-from workers.checkpoints.public.test_14_transformers import (IMPORT, layer_norm, prefixed,
+from harness.checkpoints.public.test_13_attention import assign, literal
+from harness.checkpoints.public.test_14_transformers import (IMPORT, layer_norm, prefixed,
                                                               random_gpt)
 
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from workers.checkpoints import assert_array, check, ratio_to_reference
-from workers.checkpoints.public.test_13_attention import literal
-from workers.checkpoints.public.test_15_generation import IMPORT, build_gpt
+from harness.checkpoints import assert_array, check, ratio_to_reference
+from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.public.test_15_generation import IMPORT, build_gpt
 
 # Long enough that recomputing the sequence dominates (at 40 tokens of width 64, Python
 # overhead did and the reference's speedup fell to 1.5x); the reference gets about 3x here.

@@ -3,10 +3,10 @@ and the shapes the public checks do not try."""
 
 import numpy as np
 
-from workers.checkpoints import assert_array, check, ratio_to_reference
-from workers.checkpoints.perf import peak_ratio_to_reference
-from workers.checkpoints.public.test_13_attention import literal
-from workers.checkpoints.public.test_16_kernels import IMPORT, conv2d, softmax
+from harness.checkpoints import assert_array, check, ratio_to_reference
+from harness.checkpoints.perf import peak_ratio_to_reference
+from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.public.test_16_kernels import IMPORT, conv2d, softmax
 
 SETUP = (f"{IMPORT}\nrng = np.random.default_rng(0)\n"
          "a, b = (rng.normal(size=(256, 256)).astype(np.float32) for _ in range(2))\n"

@@ -3,8 +3,8 @@ models against the hand formulas, the bootstrap interval and real timings."""
 
 import numpy as np
 
-from workers.checkpoints import assert_equal, check
-from workers.checkpoints.public.test_17_benchmarking import (IMPORT, attention_flops,
+from harness.checkpoints import assert_equal, check
+from harness.checkpoints.public.test_17_benchmarking import (IMPORT, attention_flops,
                                                               conv2d_flops, linear_flops)
 
 

@@ -5,9 +5,9 @@ import json
 
 import numpy as np
 
-from workers.checkpoints import assert_array, assert_equal, check
-from workers.checkpoints.public.test_13_attention import literal
-from workers.checkpoints.public.test_18_mlops import (IMPORT, fresh_weights, ks, psi,
+from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.public.test_18_mlops import (IMPORT, fresh_weights, ks, psi,
                                                       random_net, saved_net)
 
 REWRITE = ("arrays = dict(np.load(base + '.npz', allow_pickle=False))\n{edit}\n"

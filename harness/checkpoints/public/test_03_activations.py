@@ -1,0 +1,79 @@
+"""Module 03 - Activations: public checks (shipped to students with the starter).
+
+Forward values only, compared here with NumPy formulas in float64; gradients are module 07's.
+"""
+
+import numpy as np
+
+from harness.checkpoints import assert_array, check
+
+IMPORT = ("from tinytorch.core.tensor import Tensor\n"
+          "from tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax")
+X = [[-3.0, -0.5, 0.0], [0.25, 1.5, 4.0]]
+
+
+def gelu(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+
+
+def softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _with_x(student):
+    student.exec(f"{IMPORT}\nx = Tensor({X})")
+    return np.array(X)
+
+
+@check("activations.relu.values", "ReLU() keeps positive numbers and turns the rest into 0",
+       "public")
+def test_relu_values(student):
+    x = _with_x(student)
+    assert_array(student.array("ReLU()(x)"), np.maximum(x, 0), dtype=np.float32,
+                 what="ReLU()(x)")
+
+
+@check("activations.sigmoid.values", "Sigmoid() computes 1 / (1 + e^-x)", "public")
+def test_sigmoid_values(student):
+    x = _with_x(student)
+    assert_array(student.array("Sigmoid()(x)"), 1 / (1 + np.exp(-x)), dtype=np.float32,
+                 what="Sigmoid()(x)")
+
+
+@check("activations.tanh.values", "Tanh() computes tanh(x)", "public")
+def test_tanh_values(student):
+    x = _with_x(student)
+    assert_array(student.array("Tanh()(x)"), np.tanh(x), dtype=np.float32, what="Tanh()(x)")
+
+
+@check("activations.gelu.values", "GELU() uses the tanh approximation "
+       "0.5x(1 + tanh(sqrt(2/pi)(x + 0.044715x^3)))", "public")
+def test_gelu_values(student):
+    x = _with_x(student)
+    assert_array(student.array("GELU()(x)"), gelu(x), dtype=np.float32, what="GELU()(x)")
+
+
+@check("activations.softmax.values", "Softmax() turns each row into probabilities that sum "
+       "to 1", "public")
+def test_softmax_values(student):
+    x = _with_x(student)
+    assert_array(student.array("Softmax()(x)"), softmax(x), dtype=np.float32,
+                 what="Softmax()(x)")
+
+
+@check("activations.softmax.stable", "Softmax() of logits like 1000 gives the right "
+       "probabilities, not NaN", "public")
+def test_softmax_stable(student):
+    big = [[1000.0, 1001.0, 1002.0], [-1000.0, 0.0, 1000.0]]
+    student.exec(f"{IMPORT}\nx = Tensor({big})")
+    assert_array(student.array("Softmax()(x)"), softmax(np.array(big)),
+                 what="Softmax()(x) for x = [[1000, 1001, 1002], [-1000, 0, 1000]]")
+
+
+@check("activations.log_softmax.values", "LogSoftmax() equals log(Softmax()) for ordinary "
+       "inputs", "public")
+def test_log_softmax_values(student):
+    x = _with_x(student)
+    assert_array(student.array("LogSoftmax()(x)"), np.log(softmax(x)), dtype=np.float32,
+                 what="LogSoftmax()(x)")

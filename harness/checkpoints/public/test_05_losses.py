@@ -1,0 +1,66 @@
+"""Module 05 - Losses: public checks (shipped to students with the starter).
+
+Forward values only, compared here with NumPy in float64; the losses' gradients are module
+07's.  A loss is a scalar: its ``.data`` must have shape ().
+"""
+
+import numpy as np
+
+from harness.checkpoints import assert_array, check
+
+IMPORT = ("from tinytorch.core.tensor import Tensor\n"
+          "from tinytorch.core.losses import MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss")
+LOGITS = np.array([[2.0, -1.0, 0.5, 0.0, 1.0], [0.1, 0.2, 0.3, 0.4, 0.5],
+                   [-2.0, 3.0, 1.0, -1.0, 0.0], [1.0, 1.0, 1.0, 1.0, 4.0]])
+LABELS = [0, 3, 1, 4]
+
+
+def cross_entropy(logits, labels):
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -log_probs[np.arange(len(labels)), labels].mean()
+
+
+@check("losses.mse.value", "MSELoss gives the mean of the squared differences as a scalar",
+       "public")
+def test_mse_value(student):
+    prediction, target = LOGITS[:, :3], LOGITS[:, 2:]
+    student.exec(f"{IMPORT}\np = Tensor({prediction.tolist()})\nt = Tensor({target.tolist()})")
+    assert_array(student.array("MSELoss()(p, t)"), np.mean((prediction - target) ** 2),
+                 dtype=np.float32, what="MSELoss()(p, t)")
+
+
+@check("losses.mse.shape_mismatch", "MSELoss with a (4, 3) prediction and a (4, 1) target "
+       "raises ValueError", "public")
+def test_mse_shape_mismatch(student):
+    student.exec(f"{IMPORT}\np = Tensor(np.ones((4, 3)))\nMSELoss()(p, Tensor(np.zeros((4, 3))))")
+    student.raises("MSELoss()(p, Tensor(np.zeros((4, 1))))", "ValueError")
+
+
+@check("losses.cross_entropy.value", "CrossEntropyLoss on logits and class ids is the mean "
+       "of -log softmax at the label", "public")
+def test_cross_entropy_value(student):
+    student.exec(f"{IMPORT}\nlogits = Tensor({LOGITS.tolist()})")
+    assert_array(student.array(f"CrossEntropyLoss()(logits, np.array({LABELS}))"),
+                 cross_entropy(LOGITS, LABELS), dtype=np.float32,
+                 what="CrossEntropyLoss()(logits, labels)")
+
+
+@check("losses.cross_entropy.stable", "CrossEntropyLoss stays finite and right for logits "
+       "like 1000 (log-sum-exp)", "public")
+def test_cross_entropy_stable(student):
+    logits = np.array([[1000.0, 0.0, -1000.0], [500.0, 1000.0, 999.0]])
+    student.exec(f"{IMPORT}\nlogits = Tensor({logits.tolist()})")
+    assert_array(student.array("CrossEntropyLoss()(logits, [2, 1])"),
+                 cross_entropy(logits, [2, 1]), rtol=1e-5,
+                 what="CrossEntropyLoss()(logits, [2, 1]) with logits up to 1000")
+
+
+@check("losses.bce.value", "BinaryCrossEntropyLoss is -mean(y log p + (1 - y) log(1 - p))",
+       "public")
+def test_bce_value(student):
+    p, y = np.array([[0.9, 0.2], [0.6, 0.05]]), np.array([[1.0, 0.0], [0.0, 1.0]])
+    student.exec(f"{IMPORT}\np = Tensor({p.tolist()})\ny = Tensor({y.tolist()})")
+    assert_array(student.array("BinaryCrossEntropyLoss()(p, y)"),
+                 -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), dtype=np.float32,
+                 what="BinaryCrossEntropyLoss()(p, y)")

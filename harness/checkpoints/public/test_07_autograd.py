@@ -1,0 +1,156 @@
+"""Module 07 - Autograd: public checks (shipped to students with the starter).
+
+Each check builds a small graph with the student's code, calls ``backward()`` there, and
+asks the runner for the leaves' ``.grad``.  The expected gradients are computed here, with
+NumPy in float64: in closed form, or by central finite differences of the same function
+written in NumPy (never with the student's code).  The hidden checks import the helpers.
+"""
+
+import numpy as np
+
+from harness.checkpoints import assert_array, assert_equal, check
+
+IMPORT = ("from tinytorch.core.tensor import Tensor\n"
+          "from tinytorch.core.autograd import no_grad")
+X = np.array([[0.5, -1.0, 2.0], [-0.3, 1.5, -2.5]])
+W = np.array([[1.0, -2.0, 0.5], [0.25, 3.0, -1.0]])
+TOLERANCE = {"rtol": 1e-4, "atol": 1e-5}
+
+
+def leaf(name, values):
+    """Runner code that makes ``name`` a float32 leaf tensor that requires grad."""
+    return f"{name} = Tensor({np.asarray(values).tolist()}, requires_grad=True)\n"
+
+
+def grads(student, *names):
+    """The student's ``.grad`` of each named tensor, asked for through the runner."""
+    found = []
+    for name in names:
+        value = student.eval(name, with_grad=True)
+        if type(value) is not dict or "grad" not in value:
+            raise AssertionError(f"`{name}` should be a Tensor, got {type(value).__name__}")
+        if value["grad"] is None:
+            raise AssertionError(f"{name}.grad is None after backward()")
+        found.append(value["grad"])
+    return found
+
+
+def numeric_grad(f, x, eps=1e-6):
+    """d f / d x by central differences, in float64."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = eps
+        grad[i] = (f(x + step) - f(x - step)) / (2 * eps)
+    return grad
+
+
+def assert_grads(student, expected, **tolerance):
+    """Compare ``{tensor name: expected gradient}`` with the student's ``.grad``."""
+    got = grads(student, *expected)
+    for (name, want), value in zip(expected.items(), got):
+        assert_array(value, want, what=f"{name}.grad", **(tolerance or TOLERANCE))
+
+
+@check("autograd.add.broadcast", "a + b with b broadcast over rows: b.grad is summed back to "
+       "b's shape", "public")
+def test_add_broadcast(student):
+    student.exec(f"{IMPORT}\n{leaf('a', X)}{leaf('b', [1.0, 2.0, 3.0])}"
+                 f"((a + b) * Tensor({W.tolist()})).sum().backward()")
+    assert_grads(student, {"a": W, "b": W.sum(axis=0)})
+
+
+@check("autograd.arith.grad", "gradients of *, / and - through a small formula match finite "
+       "differences", "public")
+def test_arith_grad(student):
+    y0 = np.array([[1.0, 0.5, -0.5], [2.0, -1.5, 0.25]])
+
+    def f(x, y):
+        return np.mean((x * y - x / (y + 3.0)) ** 2)
+
+    student.exec(f"{IMPORT}\n{leaf('x', X)}{leaf('y', y0)}"
+                 "((x * y - x / (y + 3.0)) ** 2).mean().backward()")
+    assert_grads(student, {"x": numeric_grad(lambda v: f(v, y0), X),
+                           "y": numeric_grad(lambda v: f(X, v), y0)})
+
+
+@check("autograd.matmul.grad", "a @ b: a.grad = G @ b.T and b.grad = a.T @ G", "public")
+def test_matmul_grad(student):
+    b = np.arange(12.0).reshape(3, 4) / 6 - 1
+    g = np.linspace(-1, 1, 8).reshape(2, 4)
+    student.exec(f"{IMPORT}\n{leaf('a', X)}{leaf('b', b)}"
+                 f"((a @ b) * Tensor({g.tolist()})).sum().backward()")
+    assert_grads(student, {"a": g @ b.T, "b": X.T @ g})
+
+
+@check("autograd.reductions.grad", "sum(axis=0), mean(axis=1, keepdims=True) and max(axis=1) "
+       "send gradients to the right elements", "public")
+def test_reductions_grad(student):
+    student.exec(f"{IMPORT}\n{leaf('s', X)}{leaf('m', X)}{leaf('x', X)}"
+                 "(s.sum(axis=0) * Tensor([1.0, 2.0, 3.0])).sum().backward()\n"
+                 "(m.mean(axis=1, keepdims=True) * Tensor([[2.0], [-1.0]])).sum().backward()\n"
+                 "(x.max(axis=1) * Tensor([5.0, -2.0])).sum().backward()")
+    assert_grads(student, {"s": np.tile([1.0, 2.0, 3.0], (2, 1)),
+                           "m": np.repeat([[2.0 / 3], [-1.0 / 3]], 3, axis=1),
+                           "x": [[0.0, 0.0, 5.0], [0.0, -2.0, 0.0]]})
+
+
+@check("autograd.activations.grad", "ReLU, Sigmoid, Tanh and GELU pass back the right "
+       "derivative (ReLU: 0 for x < 0)", "public")
+def test_activations_grad(student):
+    def gelu(x):
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+
+    student.exec(f"{IMPORT}\nfrom tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU\n"
+                 + "".join(leaf(n, X) for n in ("r", "s", "t", "g"))
+                 + f"w = Tensor({W.tolist()})\n"
+                 "for f, x in ((ReLU(), r), (Sigmoid(), s), (Tanh(), t), (GELU(), g)):\n"
+                 "    (f(x) * w).sum().backward()")
+    sig = 1 / (1 + np.exp(-X))
+    assert_grads(student, {"r": W * (X > 0), "s": W * sig * (1 - sig),
+                           "t": W * (1 - np.tanh(X) ** 2),
+                           "g": numeric_grad(lambda v: np.sum(gelu(v) * W), X)})
+
+
+@check("autograd.losses.grad", "CrossEntropyLoss passes back (softmax - one-hot) / batch and "
+       "MSELoss 2 (p - t) / n", "public")
+def test_losses_grad(student):
+    labels, target = [2, 0], W / 2
+    student.exec(f"{IMPORT}\nfrom tinytorch.core.losses import CrossEntropyLoss, MSELoss\n"
+                 f"{leaf('logits', X)}{leaf('p', X)}"
+                 f"CrossEntropyLoss()(logits, {labels}).backward()\n"
+                 f"MSELoss()(p, Tensor({target.tolist()})).backward()")
+    e = np.exp(X - X.max(axis=1, keepdims=True))
+    probs = e / e.sum(axis=1, keepdims=True)
+    assert_grads(student, {"logits": (probs - np.eye(3)[labels]) / 2,
+                           "p": 2 * (X - target) / X.size})
+
+
+@check("autograd.grad.accumulates", "x * x gives 2x, a second backward() adds to .grad, and "
+       ".grad is a NumPy array", "public")
+def test_grad_accumulates(student):
+    student.exec(f"{IMPORT}\n{leaf('x', X)}(x * x).sum().backward()")
+    assert_grads(student, {"x": 2 * X})
+    assert_equal(student.eval("type(x.grad).__module__ + '.' + type(x.grad).__name__"),
+                 "numpy.ndarray", what="the type of x.grad")
+    student.exec("(x * 3.0).sum().backward()")
+    assert_grads(student, {"x": 2 * X + 3})
+
+
+@check("autograd.no_grad.records_nothing", "under no_grad() results do not require grad; "
+       "afterwards gradients flow again", "public")
+def test_no_grad(student):
+    student.exec(f"{IMPORT}\n{leaf('x', X)}with no_grad():\n    y = (x * 2.0).sum()\n"
+                 "z = (x * 2.0).sum()\nz.backward()")
+    assert_equal(student.eval("bool(y.requires_grad)"), False,
+                 what="(x * 2).sum().requires_grad under no_grad()")
+    assert_grads(student, {"x": np.full_like(X, 2.0)})
+
+
+@check("autograd.backward.explicit_grad", "y.backward(g) on a non-scalar y uses g; "
+       "y.backward() on it raises RuntimeError", "public")
+def test_backward_explicit_grad(student):
+    student.exec(f"{IMPORT}\n{leaf('x', X)}y = x * 3.0\ny.backward(np.array({W.tolist()}))")
+    assert_grads(student, {"x": 3 * W})
+    student.raises("(x * 3.0).backward()", "RuntimeError")

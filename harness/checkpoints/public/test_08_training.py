@@ -1,0 +1,108 @@
+"""Module 08 - Training: public checks (shipped to students with the starter).
+
+A Linear model with MSE and plain SGD is small enough to follow by hand: each check reads the
+initial weights back from the runner, computes the expected update here with NumPy, and
+compares it with what the student's Trainer did.  The hidden checks import the helpers.
+"""
+
+import numpy as np
+
+from harness.checkpoints import assert_array, assert_equal, check
+
+IMPORT = ("from tinytorch.core.tensor import Tensor\n"
+          "from tinytorch.core.layers import Linear, Sequential, manual_seed\n"
+          "from tinytorch.core.activations import Tanh, Sigmoid\n"
+          "from tinytorch.core.losses import MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss\n"
+          "from tinytorch.core.optimizers import SGD, Adam, StepLR\n"
+          "from tinytorch.core.training import Trainer, clip_grad_norm, accuracy")
+X = np.array([[0.5, -1.0, 2.0], [1.0, 0.0, -0.5], [-1.5, 0.5, 0.25], [0.0, 2.0, 1.0]])
+Y = np.array([[1.0], [-0.5], [0.25], [2.0]])
+LINEAR_SGD = ("manual_seed(0)\nmodel = Linear(3, 1)\nopt = SGD(model.parameters(), lr=0.1)\n"
+              "trainer = Trainer(model, opt, MSELoss())\n")
+
+
+def batches(*rows):
+    """Runner code for a list of (x, y) array batches taking ``rows`` slices of X and Y."""
+    return "[" + ", ".join(f"(np.array({X[r].tolist()}), np.array({Y[r].tolist()}))"
+                           for r in rows) + "]"
+
+
+def sgd_step(weight, bias, x, y, lr=0.1):
+    """One plain SGD step of a Linear model on the MSE of one batch, and that loss."""
+    error = x @ weight + bias - y
+    upstream = 2 * error / error.size
+    return weight - lr * x.T @ upstream, bias - lr * upstream.sum(axis=0), np.mean(error ** 2)
+
+
+def weights(student):
+    return student.array("model.weight"), student.array("model.bias")
+
+
+@check("training.clip_grad_norm.global", "clip_grad_norm scales all gradients together so "
+       "their joint norm is max_norm", "public")
+def test_clip_global(student):
+    student.exec(f"{IMPORT}\na = Tensor([0.0, 0.0], requires_grad=True)\n"
+                 "b = Tensor([[0.0, 0.0]], requires_grad=True)\n"
+                 "a.grad = np.array([3.0, 0.0], dtype=np.float32)\n"
+                 "b.grad = np.array([[0.0, 4.0]], dtype=np.float32)\n"
+                 "norm = clip_grad_norm([a, b], 1.0)")
+    assert_array(np.array(student.eval("float(norm)")), 5.0, what="the returned norm")
+    assert_array(student.array("a.grad"), [0.6, 0.0], what="a.grad after clipping")
+    assert_array(student.array("b.grad"), [[0.0, 0.8]], what="b.grad after clipping")
+
+
+@check("training.accuracy.values", "accuracy() takes the argmax of class scores, or "
+       "thresholds probabilities at 0.5", "public")
+def test_accuracy(student):
+    scores = [[0.1, 0.7, 0.2], [2.0, 1.0, 0.0], [0.0, 0.0, 5.0], [0.3, 0.1, 0.2]]
+    student.exec(f"{IMPORT}\nscores = Tensor({scores})")
+    assert_equal(student.eval("float(accuracy(scores, np.array([1, 0, 2, 1])))"), 0.75,
+                 what="accuracy of the scores against labels [1, 0, 2, 1]")
+    assert_equal(student.eval("float(accuracy(Tensor([[0.9], [0.2], [0.6], [0.45]]), "
+                              "np.array([[1.0], [1.0], [0.0], [0.0]])))"), 0.5,
+                 what="accuracy of probabilities [0.9, 0.2, 0.6, 0.45] against [1, 1, 0, 0]")
+
+
+@check("training.train_epoch.one_step", "train_epoch on one batch takes exactly one SGD step "
+       "and returns the batch's loss", "public")
+def test_one_step(student):
+    student.exec(f"{IMPORT}\n{LINEAR_SGD}")
+    weight, bias = weights(student)
+    student.exec(f"loss, acc = trainer.train_epoch({batches(slice(None))})")
+    want_w, want_b, want_loss = sgd_step(weight, bias, X, Y)
+    assert_array(np.array(student.eval("float(loss)")), want_loss, what="the returned loss")
+    assert_array(student.array("model.weight"), want_w, what="the weight after one epoch")
+    assert_array(student.array("model.bias"), want_b, what="the bias after one epoch")
+
+
+@check("training.train_epoch.zero_grad", "each batch's step uses that batch's gradient only "
+       "(gradients are zeroed between steps)", "public")
+def test_zero_grad(student):
+    student.exec(f"{IMPORT}\n{LINEAR_SGD}")
+    weight, bias = weights(student)
+    student.exec(f"loss, acc = trainer.train_epoch({batches(slice(0, 2), slice(2, 4))})")
+    weight, bias, _ = sgd_step(weight, bias, X[:2], Y[:2])
+    weight, bias, _ = sgd_step(weight, bias, X[2:], Y[2:])
+    assert_array(student.array("model.weight"), weight, what="the weight after two batches")
+    assert_array(student.array("model.bias"), bias, what="the bias after two batches")
+
+
+@check("training.checkpoint.resume", "training resumed from a checkpoint continues exactly "
+       "like training that never stopped", "public")
+def test_checkpoint_resume(student):
+    data = batches(slice(0, 2), slice(2, 4))
+    student.exec(f"{IMPORT}\nimport os, tempfile\npath = os.path.join(tempfile.mkdtemp(), "
+                 "'run.npz')\n"
+                 "def setup(seed):\n    manual_seed(seed)\n    model = Linear(3, 1)\n"
+                 "    opt = Adam(model.parameters(), lr=0.05)\n"
+                 "    return model, Trainer(model, opt, MSELoss(), StepLR(opt, 1, gamma=0.9))\n"
+                 f"model, trainer = setup(0)\ntrainer.train_epoch({data})\n"
+                 f"trainer.save_checkpoint(path)\ntrainer.train_epoch({data})\n"
+                 f"resumed, again = setup(1)\nagain.load_checkpoint(path)\n"
+                 f"again.train_epoch({data})")
+    for name in ("weight", "bias"):
+        assert_array(student.array(f"resumed.{name}"), student.array(f"model.{name}"),
+                     rtol=0, atol=0, what=f"the {name} after resuming and one more epoch")
+    assert_equal(student.eval("[again.epoch, again.history['lr']]"),
+                 student.eval("[trainer.epoch, trainer.history['lr']]"),
+                 what="[epoch, history['lr']] after resuming")

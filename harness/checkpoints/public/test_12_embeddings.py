@@ -1,0 +1,103 @@
+"""Module 12 - Embeddings: public checks (shipped to students with the starter).
+
+Tables, ids and upstream gradients are made here and sent as literal arrays; lookups,
+gradients and position tables come back as arrays and are compared here with NumPy.
+"""
+
+import numpy as np
+
+from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.public.test_07_autograd import grads
+from harness.checkpoints.public.test_13_attention import literal
+
+IMPORT = ("from tinytorch.core.tensor import Tensor\n"
+          "from tinytorch.core.embeddings import Embedding, PositionalEncoding, "
+          "sinusoidal_encoding")
+RNG = np.random.default_rng(12)
+TABLE = RNG.normal(size=(6, 4)).astype(np.float32)
+IDS = np.array([[1, 3, 1], [0, 1, 5]])
+
+
+def with_table(name, cls, table):
+    """Runner code for ``name = cls(rows, cols)`` whose weight is ``table`` (requires grad)."""
+    return (f"{name} = {cls}({table.shape[0]}, {table.shape[1]})\n"
+            f"{name}.weight = Tensor({literal(table)}, requires_grad=True)\n")
+
+
+def assert_sinusoidal(student, length, dim):
+    """sinusoidal_encoding(length, dim) must hold sin(p w_i) in column 2i and cos(p w_i) in
+    column 2i + 1, w_i = 10000^(-2i / dim), as float32."""
+    angles = np.arange(length)[:, None] * 10000.0 ** (-np.arange(0, dim, 2) / dim)
+    table = np.zeros((length, dim))
+    table[:, 0::2] = np.sin(angles)
+    table[:, 1::2] = np.cos(angles[:, :dim // 2])
+    student.exec(IMPORT)
+    assert_array(student.array(f"sinusoidal_encoding({length}, {dim})"), table, dtype=np.float32,
+                 rtol=1e-5, atol=1e-6, what=f"sinusoidal_encoding({length}, {dim})")
+
+
+@check("embeddings.embedding.lookup", "Embedding(6, 4)(ids) picks row i of the weight for each "
+       "id i; ids of shape (2, 3) give (2, 3, 4)", "public")
+def test_embedding_lookup(student):
+    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', TABLE)}")
+    assert_array(student.array(f"emb({literal(IDS)})"), TABLE[IDS], dtype=np.float32, rtol=0,
+                 atol=0, what="Embedding(6, 4)(ids) for ids [[1, 3, 1], [0, 1, 5]]")
+    assert_array(student.array("emb([4, 2])"), TABLE[[4, 2]], rtol=0, atol=0,
+                 what="Embedding(6, 4)([4, 2])")
+
+
+@check("embeddings.embedding.init", "a new Embedding(1000, 8) has a float32 (1000, 8) weight "
+       "drawn from N(0, 1) that requires grad and is its parameter", "public")
+def test_embedding_init(student):
+    student.exec(f"{IMPORT}\nemb = Embedding(1000, 8)")
+    weight = student.array("emb.weight")
+    assert_equal(list(weight.shape), [1000, 8], what="Embedding(1000, 8).weight.shape")
+    assert_equal(str(weight.dtype), "float32", what="the dtype of Embedding(1000, 8).weight")
+    if abs(weight.mean()) > 0.1 or not 0.9 < weight.std() < 1.1:
+        raise AssertionError(f"Embedding's initial weights should be N(0, 1): their mean is "
+                             f"{weight.mean():.3f} and their std {weight.std():.3f}")
+    assert_equal(student.eval("emb.weight.requires_grad"), True,
+                 what="Embedding(1000, 8).weight.requires_grad")
+    assert_equal(student.eval("[p is emb.weight for p in emb.parameters()]"), [True],
+                 what="[p is emb.weight for p in emb.parameters()]")
+
+
+@check("embeddings.embedding.gradient", "after backward() each row of the weight's gradient is "
+       "the sum over every place its id was used (repeats add up); unused rows stay 0", "public")
+def test_embedding_gradient(student):
+    upstream = RNG.normal(size=IDS.shape + (4,))
+    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', TABLE)}weight = emb.weight\n"
+                 f"(emb({literal(IDS)}) * Tensor({literal(upstream)})).sum().backward()")
+    expected = np.zeros_like(TABLE, dtype=np.float64)
+    np.add.at(expected, IDS, upstream)
+    (grad,) = grads(student, "weight")
+    assert_array(grad, expected, rtol=1e-5, atol=1e-6,
+                 what="weight.grad for ids [[1, 3, 1], [0, 1, 5]] (id 1 used three times)")
+
+
+@check("embeddings.embedding.bad_ids", "an id outside [0, vocab_size) raises IndexError", "public")
+def test_embedding_bad_ids(student):
+    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', TABLE)}_ = emb([0, 5])")
+    student.raises("emb([2, 6])", "IndexError")
+    student.raises("emb([-1])", "IndexError")
+
+
+@check("embeddings.sinusoidal.values", "sinusoidal_encoding(10, 6) has sin(p w_i) in even "
+       "columns and cos(p w_i) in odd ones, w_i = 10000^(-2i/6), as float32", "public")
+def test_sinusoidal_values(student):
+    assert_sinusoidal(student, 10, 6)
+
+
+POSITIONS = RNG.normal(size=(8, 4)).astype(np.float32)
+X = RNG.normal(size=(2, 3, 4)).astype(np.float32)
+
+
+@check("embeddings.positional.learned", "PositionalEncoding adds the vectors of positions "
+       "offset .. offset + T - 1 to a (batch, T, dim) input", "public")
+def test_positional_learned(student):
+    student.exec(f"{IMPORT}\n{with_table('pe', 'PositionalEncoding', POSITIONS)}"
+                 f"x = Tensor({literal(X)})")
+    assert_array(student.array("pe(x)"), X + POSITIONS[:3], rtol=1e-6, atol=1e-6,
+                 what="PositionalEncoding(8, 4)(x) for x of shape (2, 3, 4)")
+    assert_array(student.array("pe(x, offset=5)"), X + POSITIONS[5:8], rtol=1e-6, atol=1e-6,
+                 what="PositionalEncoding(8, 4)(x, offset=5)")

@@ -1,0 +1,125 @@
+"""Module 16 - Kernels: public checks (shipped to students with the starter).
+
+Each of the three versions of matmul, conv2d and softmax must give the numbers NumPy gives
+here; their speed against the reference is graded by the hidden checks.
+"""
+
+import numpy as np
+
+from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.public.test_13_attention import literal
+
+IMPORT = "from tinytorch.perf import kernels"
+RNG = np.random.default_rng(16)
+A, B = RNG.normal(size=(7, 5)), RNG.normal(size=(5, 6))
+X, W, BIAS = RNG.normal(size=(2, 3, 7, 6)), RNG.normal(size=(4, 3, 3, 2)), RNG.normal(size=4)
+ROWS = np.array([[1000.0, 999.0, -5.0, 1001.0], [0.5, -0.5, 2.0, 0.0], [-3.0, -3.0, -3.0, -3.0]])
+
+
+def conv2d(x, w, bias=None, stride=1, padding=0):
+    """Cross-correlation by the definition, one kernel offset at a time."""
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    kh, kw = w.shape[2:]
+    oh, ow = (xp.shape[2] - kh) // stride + 1, (xp.shape[3] - kw) // stride + 1
+    out = sum(np.einsum("nchw,fc->nfhw",
+                        xp[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride], w[:, :, i, j])
+              for i in range(kh) for j in range(kw))
+    return out if bias is None else out + bias[None, :, None, None]
+
+
+def softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def check_matmul(student, name, extra=""):
+    student.exec(IMPORT)
+    assert_array(student.array(f"kernels.{name}({literal(A)}, {literal(B)}{extra})"), A @ B,
+                 dtype=np.float64, rtol=1e-10, atol=1e-12,
+                 what=f"kernels.{name}(a (7, 5), b (5, 6){extra}) in float64")
+
+
+def check_conv(student, name):
+    student.exec(IMPORT)
+    call = f"kernels.{name}({literal(X)}, {literal(W)}, {literal(BIAS)}, stride=2, padding=1)"
+    assert_array(student.array(call), conv2d(X, W, BIAS, 2, 1), dtype=np.float64, rtol=1e-10,
+                 atol=1e-10, what=f"kernels.{name}(x (2, 3, 7, 6), w (4, 3, 3, 2), bias, "
+                 "stride=2, padding=1)")
+
+
+def check_softmax(student, name):
+    student.exec(IMPORT)
+    assert_array(student.array(f"kernels.{name}({literal(ROWS)})"), softmax(ROWS),
+                 dtype=np.float64, rtol=1e-10, atol=1e-14,
+                 what=f"kernels.{name}(x) for rows holding values near 1000")
+
+
+@check("kernels.matmul_loops.values", "matmul_loops multiplies (7, 5) by (5, 6) like a @ b",
+       "public")
+def test_matmul_loops_values(student):
+    check_matmul(student, "matmul_loops")
+
+
+@check("kernels.matmul_numpy.values", "matmul_numpy multiplies (7, 5) by (5, 6) like a @ b",
+       "public")
+def test_matmul_numpy_values(student):
+    check_matmul(student, "matmul_numpy")
+
+
+@check("kernels.matmul_blocked.values", "matmul_blocked with tile=3 (tiles that do not divide "
+       "the sizes) multiplies like a @ b", "public")
+def test_matmul_blocked_values(student):
+    check_matmul(student, "matmul_blocked", ", tile=3")
+
+
+@check("kernels.conv2d_loops.values", "conv2d_loops matches the definition with bias, stride 2 "
+       "and padding 1", "public")
+def test_conv2d_loops_values(student):
+    check_conv(student, "conv2d_loops")
+
+
+@check("kernels.conv2d_im2col.values", "conv2d_im2col matches the definition with bias, "
+       "stride 2 and padding 1", "public")
+def test_conv2d_im2col_values(student):
+    check_conv(student, "conv2d_im2col")
+
+
+@check("kernels.conv2d_strided.values", "conv2d_strided matches the definition with bias, "
+       "stride 2 and padding 1", "public")
+def test_conv2d_strided_values(student):
+    check_conv(student, "conv2d_strided")
+
+
+@check("kernels.softmax_loops.values", "softmax_loops (online, one row at a time) is a stable "
+       "softmax over the last axis", "public")
+def test_softmax_loops_values(student):
+    check_softmax(student, "softmax_loops")
+
+
+@check("kernels.softmax_unfused.values", "softmax_unfused is a stable softmax over the last axis",
+       "public")
+def test_softmax_unfused_values(student):
+    check_softmax(student, "softmax_unfused")
+
+
+@check("kernels.softmax_fused.values", "softmax_fused is a stable softmax and writes into the "
+       "out buffer it is given", "public")
+def test_softmax_fused_values(student):
+    check_softmax(student, "softmax_fused")
+    student.exec(f"buf = np.zeros((3, 4))\n"
+                 f"result = kernels.softmax_fused({literal(ROWS)}, out=buf)")
+    assert_equal(student.eval("result is buf"), True, what="softmax_fused(x, out=buf) is buf")
+    assert_array(student.array("buf"), softmax(ROWS), rtol=1e-10, what="buf after the call")
+
+
+@check("kernels.time_kernel.median", "time_kernel makes the warm-up calls, then reports the "
+       "median of the timed ones", "public")
+def test_time_kernel_median(student):
+    student.exec(f"{IMPORT}\nimport time\ncalls = []\nnaps = [0.0, 0.06, 0.0, 0.0, 0.06, 0.0]\n"
+                 "def nap():\n    time.sleep(naps[len(calls)])\n    calls.append(1)\n"
+                 "seconds = kernels.time_kernel(nap, repeats=5, warmup=1)")
+    assert_equal(student.eval("len(calls)"), 6, what="the number of calls for warmup=1, repeats=5")
+    seconds = student.eval("float(seconds)")
+    if not 0 <= seconds < 0.012:
+        raise AssertionError(f"time_kernel gave {seconds:.4f} s for timed calls of about "
+                             "[60, 0, 0, 60, 0] ms; their median is about 0 ms")

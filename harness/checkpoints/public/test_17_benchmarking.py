@@ -1,0 +1,94 @@
+"""Module 17 - Benchmarking: public checks (shipped to students with the starter).
+
+FLOP counts are compared with the hand formulas (a multiply-add is 2 FLOPs, a bias add 1);
+timing statistics with NumPy's percentiles over timings fed through a scripted clock.
+"""
+
+import numpy as np
+
+from harness.checkpoints import assert_array, assert_equal, check
+
+IMPORT = ("from tinytorch.core.tensor import Tensor\n"
+          "from tinytorch.core.activations import ReLU\n"
+          "from tinytorch.core.layers import Linear, Sequential\n"
+          "from tinytorch.perf.benchmarking import (Benchmark, summarize_times, count_parameters,"
+          " linear_flops, conv2d_flops, attention_flops, Profiler)")
+TIMES = [0.005, 0.001, 0.003, 0.002, 0.004, 0.1, 0.0035]
+
+
+def linear_flops(rows, in_features, out_features, bias):
+    return rows * out_features * (2 * in_features + bias)
+
+
+def conv2d_flops(output_shape, weight_shape, bias):
+    return int(np.prod(output_shape)) * (2 * int(np.prod(weight_shape[1:])) + bias)
+
+
+def attention_flops(batch, heads, queries, keys, head_dim):
+    return 2 * 2 * batch * heads * queries * keys * head_dim   # Q K^T and weights @ V
+
+
+def assert_counts(student, name, formula, cases):
+    """``name(*args)`` in the runner equals ``formula(*args)`` here, for each case."""
+    student.exec(IMPORT)
+    for args in cases:
+        assert_equal(student.eval(f"int({name}(*{args!r}))"), formula(*args),
+                     what=f"{name}{args}")
+
+
+@check("benchmarking.linear_flops.formula", "linear_flops counts 2 FLOPs per multiply-add and 1 "
+       "per bias add", "public")
+def test_linear_flops_formula(student):
+    assert_counts(student, "linear_flops", linear_flops,
+                  [(3, 4, 5, True), (3, 4, 5, False), (32, 784, 128, True)])
+
+
+@check("benchmarking.conv2d_flops.formula", "conv2d_flops counts C*KH*KW multiply-adds (plus the "
+       "bias) per output element", "public")
+def test_conv2d_flops_formula(student):
+    assert_counts(student, "conv2d_flops", conv2d_flops,
+                  [((2, 4, 5, 5), (4, 3, 3, 3), True), ((1, 8, 10, 12), (8, 2, 5, 3), False)])
+
+
+@check("benchmarking.attention_flops.formula", "attention_flops counts both matmuls (Q K^T and "
+       "weights @ V) of every head", "public")
+def test_attention_flops_formula(student):
+    assert_counts(student, "attention_flops", attention_flops, [(2, 4, 5, 7, 8), (1, 1, 3, 3, 2)])
+
+
+@check("benchmarking.count_parameters.values", "count_parameters counts every weight and bias "
+       "of a model", "public")
+def test_count_parameters_values(student):
+    student.exec(f"{IMPORT}\nmodel = Sequential(Linear(8, 16), ReLU(), Linear(16, 4), "
+                 "Linear(4, 3, bias=False))")
+    assert_equal(student.eval("int(count_parameters(model))"), 8 * 16 + 16 + 16 * 4 + 4 + 4 * 3,
+                 what="count_parameters(Sequential(Linear(8, 16), ReLU(), Linear(16, 4), "
+                 "Linear(4, 3, bias=False)))")
+
+
+@check("benchmarking.summarize.percentiles", "summarize_times reports the median and quartiles, "
+       "with a bootstrap interval around the median", "public")
+def test_summarize_percentiles(student):
+    student.exec(f"{IMPORT}\nr = summarize_times({TIMES!r}, name='t', seed=1)\n"
+                 f"again = summarize_times({TIMES!r}, name='t', seed=1)")
+    q1, median, q3 = np.percentile(TIMES, [25, 50, 75])
+    got = student.eval("[float(r.q1), float(r.median), float(r.q3)]")
+    assert_array(np.array(got), [q1, median, q3], rtol=1e-9, what="[q1, median, q3]")
+    low, high = student.eval("[float(r.ci_low), float(r.ci_high)]")
+    if not min(TIMES) <= low <= median <= high <= max(TIMES):
+        raise AssertionError(f"the confidence interval [{low}, {high}] should hold the median "
+                             f"{median} and lie within the timings")
+    assert_equal(student.eval("[again.ci_low, again.ci_high]"), [low, high],
+                 what="the interval of a second call with the same seed")
+
+
+@check("benchmarking.benchmark.run", "Benchmark(warmup=2, repeats=4) calls the function 6 times "
+       "and times only the last 4", "public")
+def test_benchmark_run(student):
+    student.exec(f"{IMPORT}\nticks = iter([0.0, 1.0, 10.0, 12.0, 20.0, 23.0, 30.0, 34.0])\n"
+                 "calls = []\nbench = Benchmark(warmup=2, repeats=4, timer=lambda: next(ticks))\n"
+                 "r = bench.run(lambda x: calls.append(x), 7)")
+    assert_equal(student.eval("len(calls)"), 6, what="the number of calls")
+    assert_equal(student.eval("[float(t) for t in r.times]"), [1.0, 2.0, 3.0, 4.0],
+                 what="the timings, from a clock that ticks 0, 1, 10, 12, 20, 23, 30, 34")
+    assert_equal(student.eval("float(r.median)"), 2.5, what="their median")
