@@ -65,12 +65,12 @@ def extreme_rows(rng, rows, cols):
 
 
 class Cases:
-    """Tensors sent to the runner as named literals and expressions checked in one round trip.
+    """Tensors sent to the runner as named literals and expressions checked in one round trip::
 
-    >>> cases = Cases("from tinytorch.core.tensor import Tensor")
-    >>> a = cases.tensor(np.ones((2, 3), np.float32))      # runner name of the new Tensor
-    >>> cases.expect(f"{a}.sum(axis=0)", np.full(3, 2.0), "sum(axis=0) of a (2, 3) tensor")
-    >>> cases.check(student)
+        cases = Cases("from tinytorch.core.tensor import Tensor")
+        a = cases.tensor(np.ones((2, 3), np.float32))      # runner name of the new Tensor
+        cases.expect(f"{a}.sum(axis=0)", np.full(3, 2.0), "sum(axis=0) of a (2, 3) tensor")
+        cases.check(student)                              # one exec, one eval, compared here
     """
 
     def __init__(self, imports):

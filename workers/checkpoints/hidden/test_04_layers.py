@@ -163,7 +163,8 @@ def test_kaiming_shapes(student, rng):
                  "for s, f, g in specs]\n"
                  f"again = [kaiming_uniform(s, f, np.random.default_rng({seed}), gain=g) "
                  "for s, f, g in specs]")
-    for (shape, fan_in, gain), w, w2 in zip(KAIMING_SPECS, student.eval("draws"), student.eval("again")):
+    draws = zip(KAIMING_SPECS, student.eval("draws"), student.eval("again"))
+    for (shape, fan_in, gain), w, w2 in draws:
         what = f"kaiming_uniform({shape}, {fan_in}, rng, gain={gain})"
         assert_equal([list(w.shape), str(w.dtype)], [list(shape), "float32"],
                      what=f"[shape, dtype] of {what}")
