@@ -60,6 +60,14 @@ SEEDED_BUGS = {
             ("platform=platform.platform(),", "platform=sys.platform,")),
     },
     "03_activations": {
+        "softmax shifted by the global maximum": bug(
+            "03_activations", "activations.all.stable",
+            ("e = np.exp(x.data - _stable_shift(x.data, self.dim))",
+             "e = np.exp(x.data - np.max(x.data[np.isfinite(x.data)], initial=0.0))")),
+        "LogSoftmax sums the last axis whatever dim": bug(
+            "03_activations", "activations.softmax.every_dim",
+            ("np.exp(shifted).sum(axis=self.dim, keepdims=True)",
+             "np.exp(shifted).sum(axis=-1, keepdims=True)")),
         "softmax without max-subtraction": bug(
             "03_activations", "activations.softmax.stable",
             ("e = np.exp(x.data - _stable_shift(x.data, self.dim))", "e = np.exp(x.data)")),
@@ -79,6 +87,13 @@ SEEDED_BUGS = {
             ("total = e.sum(axis=self.dim, keepdims=True)", "total = e.sum(axis=0, keepdims=True)")),
     },
     "04_layers": {
+        "Dropout ignores its own rng": bug(
+            "04_layers", "layers.dropout.seeded",
+            ("keep = (self.rng or _rng).random(", "keep = _rng.random(")),
+        "Flatten hard-coded for 4-D input": bug(
+            "04_layers", "layers.flatten.ranks",
+            ("return x.reshape(x.shape[0], -1)",
+             "return x.reshape(x.shape[0], x.shape[1] * x.shape[2] * x.shape[3])")),
         "weight stored transposed": bug(
             "04_layers", "layers.linear.shapes",
             ("kaiming_uniform((in_features, out_features), in_features, rng)",
@@ -102,6 +117,10 @@ SEEDED_BUGS = {
             ("x.reshape(x.shape[0], -1)", "x.reshape(-1, x.shape[-1])")),
     },
     "05_losses": {
+        "cross-entropy shifted by the batch's maximum": bug(
+            "05_losses", "losses.cross_entropy.stable_rows",
+            ("z = logits.data - logits.data.max(axis=1, keepdims=True)",
+             "z = logits.data - logits.data.max()")),
         "cross-entropy without log-sum-exp": bug(
             "05_losses", "losses.cross_entropy.stable",
             ("z = logits.data - logits.data.max(axis=1, keepdims=True)", "z = logits.data")),
@@ -122,6 +141,14 @@ SEEDED_BUGS = {
             ("+= 1.0 - self.label_smoothing", "+= 1.0")),
     },
     "06_optimizers": {
+        "momentum buffer is the gradient array": bug(
+            "06_optimizers", "optimizers.loop.reused_grads",
+            ('velocity = state["velocity"] = np.array(g, dtype=param.dtype)',
+             'velocity = state["velocity"] = g')),
+        "Adam state in float64": bug(
+            "06_optimizers", "optimizers.state.resume",
+            ('state["m"], state["v"] = np.zeros_like(param), np.zeros_like(param)',
+             'state["m"], state["v"] = np.zeros(param.shape), np.zeros(param.shape)')),
         "adam without bias correction": bug(
             "06_optimizers", "optimizers.adam.first_step",
             ("        denom /= math.sqrt(1 - b2**t)\n", ""),
@@ -148,6 +175,13 @@ SEEDED_BUGS = {
              "m, v = np.zeros_like(param), np.zeros_like(param)")),
     },
     "07_autograd": {
+        "matmul gradient transposes with .T": bug(
+            "07_autograd", "autograd.matmul.shapes",
+            ("np.matmul(G, np.swapaxes(B, -1, -2))", "np.matmul(G, B.T)")),
+        "cross-entropy gradient ignores the upstream gradient": bug(
+            "07_autograd", "autograd.losses.upstream",
+            ("return (grad * (probs - target) / probs.shape[0],)",
+             "return ((probs - target) / probs.shape[0],)")),
         "relu gradient leaks for x < 0": bug(
             "07_autograd", "autograd.activations.grad",
             ("return (grad * (ctx.parents[0].data > 0),)",
@@ -190,6 +224,9 @@ SEEDED_BUGS = {
             ("share = mask / mask.sum(axis=ctx.saved[\"axis\"], keepdims=True)", "share = mask")),
     },
     "08_training": {
+        "accuracy compares with (N, 1) labels by broadcasting": bug(
+            "08_training", "training.accuracy.forms",
+            ("scores.argmax(axis=-1) == labels.reshape(-1)", "scores.argmax(axis=-1) == labels")),
         "gradients never zeroed": bug(
             "08_training", "training.train_epoch.zero_grad",
             ("            self.optimizer.zero_grad()\n", "")),
@@ -217,6 +254,13 @@ SEEDED_BUGS = {
             ("            if self.grad_clip_norm is not None:\n", "            if False:\n")),
     },
     "09_spatial": {
+        "AvgPool2d ignores its stride": bug(
+            "09_spatial", "spatial.pool.strides",
+            ("_fold_windows(x.data, k, s, out_hw, np.add)",
+             "_fold_windows(x.data, k, k, out_hw, np.add)")),
+        "BatchNorm eps outside the square root": bug(
+            "09_spatial", "spatial.batchnorm.tiny_variance",
+            ("(1.0 / np.sqrt(var + eps))", "(1.0 / (np.sqrt(var) + eps))")),
         "padding puts the image one row too low": bug(
             "09_spatial", "spatial.conv2d.stride_padding",
             ("xp[:, padding:padding + h, padding:padding + w]",

@@ -52,6 +52,11 @@ SEEDED_BUGS = {   # name: (reference text, buggy text, a check that must catch i
                           "np.array([[np.dot(row, col) for col in np.swapaxes(other.data, -1, -2)]"
                           " for row in self.data]) if self.ndim == 2 else "
                           "np.matmul(self.data, other.data)", "tensor.matmul.vectorised"),
+    "matmul with np.dot (not batched on both sides)": ("np.matmul(self.data, other.data)",
+                                                       "np.dot(self.data, other.data)",
+                                                       "tensor.matmul.shapes"),
+    "float64 leaks out of sqrt": ("np.sqrt(self.data)", "np.sqrt(self.data.astype(np.float64))",
+                                  "tensor.dtype.kept"),
 }
 
 

@@ -7,6 +7,7 @@ returned ``.data`` here, with NumPy.  Forward behaviour only: gradients are modu
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, assert_results, check
+from harness.checkpoints.inputs import Cases, broadcast_pairs, fixed, floats, matmul_pairs
 
 IMPORT = "from tinytorch.core.tensor import Tensor"
 A = np.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])
@@ -121,3 +122,34 @@ def test_transpose_2d(student):
 def test_getitem_slice(student):
     _with_ab(student)
     assert_results(student, [("a[1]", A[1]), ("a[:, 1:]", A[:, 1:])])
+
+
+def _pair_cases(rng, pairs, ops):
+    """Cases applying each binary ``ops`` entry (runner format, NumPy function) to every pair
+    of shapes, with positive right operands so that division is safe."""
+    cases = Cases(IMPORT)
+    for left, right in pairs:
+        a, b = floats(rng, left), np.abs(floats(rng, right)) + np.float32(0.5)
+        names = cases.tensor(a), cases.tensor(b)
+        for form, numpy_op in ops:
+            cases.expect(form.format(*names), numpy_op(a.astype(np.float64), b),
+                         f"shapes {left} and {right}", dtype=np.float32)
+    return cases
+
+
+@check("tensor.broadcast.shapes", "+, -, * and / broadcast like NumPy on leading and trailing "
+       "axes, size-1 axes and scalars, in both orders", "public")
+def test_broadcast_shapes(student, rng):
+    ops = [("{} + {}", np.add), ("{} - {}", np.subtract), ("{} * {}", np.multiply),
+           ("{} / {}", np.divide)]
+    for generator in (fixed(21), rng):
+        _pair_cases(generator, broadcast_pairs(generator), ops).check(student, rtol=1e-5,
+                                                                      atol=1e-6)
+
+
+@check("tensor.matmul.shapes", "a @ b works for wide and tall matrices, vectors, and batches "
+       "on either or both sides (batch dimensions broadcast)", "public")
+def test_matmul_shapes(student, rng):
+    for generator in (fixed(22), rng):
+        _pair_cases(generator, matmul_pairs(generator), [("{} @ {}", np.matmul)]).check(
+            student, rtol=1e-4, atol=1e-5)

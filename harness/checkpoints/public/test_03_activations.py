@@ -6,6 +6,7 @@ Forward values only, compared here with NumPy formulas in float64; gradients are
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.inputs import Cases, fixed, floats
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax")
@@ -77,3 +78,27 @@ def test_log_softmax_values(student):
     x = _with_x(student)
     assert_array(student.array("LogSoftmax()(x)"), np.log(softmax(x)), dtype=np.float32,
                  what="LogSoftmax()(x)")
+
+
+def log_softmax(x, axis=-1):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+ELEMENTWISE = {"ReLU()": lambda x: np.maximum(x, 0), "Sigmoid()": lambda x: 1 / (1 + np.exp(-x)),
+               "Tanh()": np.tanh, "GELU()": gelu, "Softmax()": softmax,
+               "LogSoftmax()": log_softmax}
+
+
+@check("activations.shapes.ranks", "every activation keeps the shape and float32 dtype of 1-D to "
+       "4-D inputs, size-1 dimensions included", "public")
+def test_shapes_ranks(student, rng):
+    for generator in (fixed(31), rng):
+        cases = Cases(IMPORT)
+        for shape in ((5,), (1, 6), (4, 1), (2, 3, 4), (3, 1, 2, 5)):
+            x = floats(generator, shape, scale=3.0)
+            name = cases.tensor(x)
+            for layer, reference in ELEMENTWISE.items():
+                cases.expect(f"{layer}({name})", reference(x.astype(np.float64)),
+                             f"an input of shape {shape}")
+        cases.check(student, dtype=np.float32, rtol=1e-5, atol=1e-6)

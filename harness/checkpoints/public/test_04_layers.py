@@ -7,6 +7,8 @@ from the runner and the expected outputs computed here with NumPy.
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import Cases, fixed, floats
+from harness.checkpoints.public.test_13_attention import literal
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.activations import ReLU\n"
@@ -103,3 +105,23 @@ def test_flatten_shape(student):
     student.exec(f"{IMPORT}\nx = Tensor(np.arange(120.0).reshape(2, 3, 4, 5))")
     assert_array(student.array("Flatten()(x)"), np.arange(120.0).reshape(2, 60),
                  what="Flatten()(x)")
+
+
+@check("layers.linear.ranks", "Linear(in, out) maps inputs of shape (in,), (1, in), (batch, in) "
+       "and 3-D/4-D batches, wide or tall, with and without bias", "public")
+def test_linear_ranks(student, rng):
+    for generator in (fixed(41), rng):
+        cases = Cases(IMPORT)
+        for index, (n_in, n_out) in enumerate(((2, 7), (7, 2), (5, 1), (1, 4))):
+            weight, bias = floats(generator, (n_in, n_out)), floats(generator, n_out)
+            cases.run(f"layer{index} = Linear({n_in}, {n_out}, bias={index != 2})\n"
+                      f"layer{index}.weight.data[...] = {literal(weight)}")
+            if index != 2:
+                cases.run(f"layer{index}.bias.data[...] = {literal(bias)}")
+            for shape in ((n_in,), (1, n_in), (3, n_in), (2, 3, n_in), (2, 1, 2, n_in)):
+                x = floats(generator, shape)
+                expected = x.astype(np.float64) @ weight + (bias if index != 2 else 0)
+                cases.expect(f"layer{index}({cases.tensor(x)})", expected,
+                             f"Linear({n_in}, {n_out}, bias={index != 2}) on an input of shape "
+                             f"{shape}")
+        cases.check(student, dtype=np.float32, rtol=1e-5, atol=1e-5)

@@ -7,6 +7,7 @@ Forward values only, compared here with NumPy in float64; the losses' gradients 
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.inputs import Cases, fixed, floats
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.losses import MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss")
@@ -64,3 +65,36 @@ def test_bce_value(student):
     assert_array(student.array("BinaryCrossEntropyLoss()(p, y)"),
                  -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)), dtype=np.float32,
                  what="BinaryCrossEntropyLoss()(p, y)")
+
+
+def smoothed_cross_entropy(logits, labels, smoothing=0.0):
+    """Mean cross-entropy against one-hot targets with ``smoothing`` spread over all classes."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    target = np.full_like(log_probs, smoothing / logits.shape[1])
+    target[np.arange(len(labels)), labels] += 1 - smoothing
+    return -(target * log_probs).sum() / len(labels)
+
+
+def cross_entropy_cases(rng, batches):
+    """Cases of CrossEntropyLoss(label_smoothing=s)(logits, labels) for each (logits, s), with
+    labels drawn from ``rng``."""
+    cases = Cases(IMPORT)
+    for logits, smoothing in batches:
+        labels = rng.integers(logits.shape[1], size=len(logits))
+        cases.expect(f"CrossEntropyLoss(label_smoothing={smoothing})({cases.tensor(logits)}, "
+                     f"np.array({labels.tolist()}))",
+                     smoothed_cross_entropy(logits.astype(np.float64), labels, smoothing),
+                     f"logits of shape {logits.shape}, labels {labels.tolist()}")
+    return cases
+
+
+@check("losses.cross_entropy.shapes", "CrossEntropyLoss is right for a batch of 1, 2 classes, "
+       "many classes, and several label_smoothing values", "public")
+def test_cross_entropy_shapes(student, rng):
+    for generator in (fixed(51), rng):
+        smoothings = [0.0, 0.0, round(float(generator.uniform(0.05, 0.3)), 3), 0.2]
+        batches = [(floats(generator, shape, scale=3.0), smoothing)
+                   for shape, smoothing in zip([(1, 4), (3, 2), (7, 11), (5, 3)], smoothings)]
+        cross_entropy_cases(generator, batches).check(student, dtype=np.float32, rtol=1e-5,
+                                                      atol=1e-6)

@@ -9,6 +9,7 @@ written in NumPy (never with the student's code).  The hidden checks import the 
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import Cases, broadcast_pairs, fixed, floats, matmul_pairs
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.autograd import no_grad")
@@ -154,3 +155,66 @@ def test_backward_explicit_grad(student):
     student.exec(f"{IMPORT}\n{leaf('x', X)}y = x * 3.0\ny.backward(np.array({W.tolist()}))")
     assert_grads(student, {"x": 3 * W})
     student.raises("(x * 3.0).backward()", "RuntimeError")
+
+
+def sum_to(grad, shape):
+    """``grad`` summed over the axes broadcasting added or stretched, back to ``shape``."""
+    grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+    return grad.sum(axis=tuple(i for i, n in enumerate(shape) if n == 1), keepdims=True)
+
+
+def add_graph(cases, rng, forward, inputs, value, gradients, what):
+    """Add one graph to ``cases``: leaves holding ``inputs``, ``(forward * upstream).sum()
+    .backward()`` with a random upstream gradient (``forward``: runner code over ``{0}``,
+    ``{1}``...), and the expected ``.grad`` of each leaf, ``gradients(upstream, *inputs)``;
+    ``value(*inputs)`` is the forward result computed here (for the upstream's shape)."""
+    names = [cases.tensor(a, grad=True) for a in inputs]
+    upstream = floats(rng, np.shape(value(*inputs)))
+    cases.run(f"(({forward.format(*names)}) * {cases.tensor(upstream)}).sum().backward()")
+    wide = [np.asarray(a, dtype=np.float64) for a in inputs]
+    for index, (name, grad) in enumerate(zip(names, gradients(upstream.astype(np.float64),
+                                                              *wide))):
+        cases.expect(f"np.asarray({name}.grad)", grad, f"{what}: the gradient of input {index}")
+
+
+BROADCAST_RULES = {   # runner code, forward here, input gradients here
+    "{0} + {1}": (np.add, lambda g, a, b: (sum_to(g, a.shape), sum_to(g, b.shape))),
+    "{0} - {1}": (np.subtract, lambda g, a, b: (sum_to(g, a.shape), sum_to(-g, b.shape))),
+    "{0} * {1}": (np.multiply, lambda g, a, b: (sum_to(g * b, a.shape), sum_to(g * a, b.shape))),
+    "{0} / {1}": (np.divide, lambda g, a, b: (sum_to(g / b, a.shape),
+                                              sum_to(-g * a / b ** 2, b.shape)))}
+
+
+@check("autograd.broadcast.shapes", "+, -, * and / give each input a gradient of its own shape "
+       "when broadcasting stretched leading, trailing or size-1 axes", "public")
+def test_broadcast_shapes(student, rng):
+    for generator in (fixed(71), rng):
+        cases = Cases(IMPORT)
+        for left, right in broadcast_pairs(generator):
+            a, b = floats(generator, left), np.abs(floats(generator, right)) + np.float32(0.5)
+            for form, (value, gradients) in BROADCAST_RULES.items():
+                add_graph(cases, generator, form, [a, b], value, gradients,
+                          f"{form.format('a', 'b')} with shapes {left} and {right}")
+        cases.check(student, **TOLERANCE)
+
+
+def matmul_gradients(g, a, b):
+    """Gradients of sum(g * (a @ b)); a 1-D operand is a row (left) or column (right)."""
+    left = a[None, :] if a.ndim == 1 else a
+    right = b[:, None] if b.ndim == 1 else b
+    g = np.expand_dims(g, -1) if b.ndim == 1 else g
+    g = np.expand_dims(g, -2) if a.ndim == 1 else g
+    return (sum_to(g @ np.swapaxes(right, -1, -2), left.shape).reshape(a.shape),
+            sum_to(np.swapaxes(left, -1, -2) @ g, right.shape).reshape(b.shape))
+
+
+@check("autograd.matmul.shapes", "a @ b passes back gradients of the right shape for vectors, "
+       "wide and tall matrices and batches on either or both sides", "public")
+def test_matmul_shapes(student, rng):
+    for generator in (fixed(72), rng):
+        cases = Cases(IMPORT)
+        for left, right in matmul_pairs(generator):
+            add_graph(cases, generator, "{0} @ {1}", [floats(generator, left),
+                                                       floats(generator, right)],
+                      np.matmul, matmul_gradients, f"a @ b with shapes {left} and {right}")
+        cases.check(student, **TOLERANCE)

@@ -3,6 +3,7 @@
 import numpy as np
 
 from harness.checkpoints import assert_results, check, ratio_to_reference
+from harness.checkpoints.inputs import Cases, fixed, floats, reduction_cases
 
 IMPORT = "from tinytorch.core.tensor import Tensor"
 
@@ -101,3 +102,78 @@ def test_matmul_vectorised(student, reference):
              "l = Tensor(rng.normal(size=(192, 192)))\nr = Tensor(rng.normal(size=(192, 192)))")
     ratio = ratio_to_reference(student, reference, setup, "for _ in range(10): l @ r")
     assert ratio <= 5.0, f"a @ b took {ratio:.1f}x the reference's time (at most 5x passes)"
+
+
+@check("tensor.reduce.axes", "sum(), mean() and max() reduce any axis of a 3-D tensor "
+       "(negative too, or all) with and without keepdims", "hidden")
+def test_reduce_axes(student, rng):
+    for generator in (fixed(23), rng):
+        cases = Cases(IMPORT)
+        for shape, axis, keepdims in reduction_cases(generator):
+            x = floats(generator, shape)
+            name = cases.tensor(x)
+            for op in ("sum", "mean", "max"):
+                cases.expect(f"{name}.{op}(axis={axis}, keepdims={keepdims})",
+                             getattr(x.astype(np.float64), op)(axis=axis, keepdims=keepdims),
+                             f"a tensor of shape {shape}", dtype=np.float32)
+        cases.check(student, rtol=1e-5, atol=1e-5)
+
+
+DTYPE_OPS = {"{x} + {y}": lambda x, y: x + y, "{x} - {y}": lambda x, y: x - y,
+             "{x} * {y}": lambda x, y: x * y, "{x} / {y}": lambda x, y: x / y,
+             "-{x}": lambda x, y: -x, "{x} ** 3": lambda x, y: x ** 3,
+             "{x} ** 0.5": lambda x, y: x ** 0.5, "{x} @ {y}.T": lambda x, y: x @ y.T,
+             "{x}.exp()": lambda x, y: np.exp(x), "{x}.log()": lambda x, y: np.log(x),
+             "{x}.sqrt()": lambda x, y: np.sqrt(x), "{x}.sum()": lambda x, y: x.sum(),
+             "{x}.mean(axis=0)": lambda x, y: x.mean(axis=0),
+             "{x}.max(axis=1, keepdims=True)": lambda x, y: x.max(axis=1, keepdims=True),
+             "{x}.reshape(-1)": lambda x, y: x.reshape(-1), "{x}.transpose()": lambda x, y: x.T,
+             "{x}[1:, ::2]": lambda x, y: x[1:, ::2]}
+
+
+@check("tensor.dtype.kept", "Tensor(..., dtype=np.float64) stays float64 through every op, and "
+       "float32 tensors never turn into float64", "hidden")
+def test_dtype_kept(student, rng):
+    cases = Cases(IMPORT)
+    for dtype in (np.float64, np.float32):
+        x, y = (np.abs(floats(rng, (3, 4), dtype=dtype)) + dtype(0.5) for _ in range(2))
+        names = {"x": cases.tensor(x), "y": cases.tensor(y)}
+        for form, numpy_op in DTYPE_OPS.items():
+            cases.expect(form.format(**names), numpy_op(x, y), f"a {np.dtype(dtype).name} tensor",
+                         dtype=dtype)
+    cases.check(student, rtol=1e-5, atol=1e-6)
+
+
+@check("tensor.math.extremes", "exp(), log(), sqrt() and / match NumPy on extreme float32 "
+       "inputs (exp of -1000, log of 1e-30, division by 1e-20)", "hidden")
+def test_math_extremes(student, rng):
+    cases = Cases(IMPORT)
+    low = np.float32(10.0) ** rng.uniform(-30, -20, size=4).astype(np.float32)
+    x = np.concatenate([[-1000.0, -100.0, 0.0, 80.0], rng.uniform(-1000, 80, 4)]).astype(np.float32)
+    p = np.concatenate([low, [1e-30, 1.0, 1e30, 3e38]]).astype(np.float32)
+    x_name, p_name = cases.tensor(x), cases.tensor(p)
+    wide_x, wide_p = x.astype(np.float64), p.astype(np.float64)
+    cases.expect(f"{x_name}.exp()", np.exp(wide_x), "exp of values from -1000 to 80")
+    cases.expect(f"{p_name}.log()", np.log(wide_p), "log of values from 1e-30 to 3e38")
+    cases.expect(f"{p_name}.sqrt()", np.sqrt(wide_p), "sqrt of values from 1e-30 to 3e38")
+    cases.expect(f"1.0 / {p_name}[:5]", 1.0 / wide_p[:5], "1 / tiny values")
+    cases.check(student, dtype=np.float32, rtol=1e-5, atol=1e-30)   # float32 denormals round
+
+
+@check("tensor.shape_ops.dims", "transpose(dim0, dim1) with negative dims, reshape with -1 "
+       "anywhere and NumPy-style slicing work on 4-D tensors", "hidden")
+def test_shape_ops_dims(student, rng):
+    for generator in (fixed(24), rng):
+        shape = tuple(int(n) for n in generator.choice(np.arange(2, 7), size=4, replace=False))
+        x = floats(generator, shape)
+        cases = Cases(IMPORT)
+        name = cases.tensor(x)
+        for dim0, dim1 in ((0, 3), (1, -1), (-3, -2), (2, 0)):
+            cases.expect(f"{name}.transpose({dim0}, {dim1})", np.swapaxes(x, dim0, dim1),
+                         f"a tensor of shape {shape}")
+        for target in ((-1, shape[3]), (shape[0], -1, shape[2]), (shape[0] * shape[1], -1)):
+            cases.expect(f"{name}.reshape{target}", x.reshape(target), f"a tensor of shape {shape}")
+        for index, expected in (("[:, ::-1]", x[:, ::-1]), ("[..., 1]", x[..., 1]),
+                                ("[-1, 1:, :, ::2]", x[-1, 1:, :, ::2]), ("[None, 0]", x[None, 0])):
+            cases.expect(f"{name}{index}", expected, f"a tensor of shape {shape}")
+        cases.check(student, dtype=np.float32, rtol=0, atol=0)

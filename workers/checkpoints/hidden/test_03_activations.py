@@ -3,6 +3,8 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats
+from harness.checkpoints.public.test_03_activations import ELEMENTWISE, log_softmax, softmax
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax")
@@ -75,3 +77,38 @@ def test_shape_float64(student):
 def test_softmax_bad_dim(student):
     student.exec(f"{IMPORT}\nx = Tensor([[1.0, 2.0], [3.0, 4.0]])\nSoftmax(dim=1)(x)")
     student.raises("Softmax(dim=2)(x)", "ValueError", "IndexError")
+
+
+@check("activations.all.stable", "every activation gives finite, right values for inputs up to "
+       "+-1000, and (Log)Softmax for rows near very different levels", "hidden")
+def test_all_stable(student, rng):
+    cases = Cases(IMPORT)
+    edges = np.array([-1000.0, -500.0, -88.0, -20.0, 0.0, 20.0, 88.0, 500.0, 1000.0])
+    x = np.concatenate([edges, rng.uniform(-1000, 1000, size=7)]).astype(np.float32)
+    name = cases.tensor(x)
+    for layer in ("ReLU()", "Sigmoid()", "Tanh()", "GELU()"):
+        cases.expect(f"{layer}({name})", ELEMENTWISE[layer](x.astype(np.float64)),
+                     "inputs from -1000 to 1000")
+    for generator in (fixed(32), rng):
+        rows = extreme_rows(generator, 6, 5)
+        name = cases.tensor(rows)
+        for layer in ("Softmax()", "LogSoftmax()"):
+            cases.expect(f"{layer}({name})", ELEMENTWISE[layer](rows.astype(np.float64)),
+                         f"rows of logits near different levels:\n{np.round(rows, 1)}")
+    cases.check(student, dtype=np.float32, rtol=1e-5, atol=1e-6)
+
+
+@check("activations.softmax.every_dim", "Softmax(dim) and LogSoftmax(dim) normalise along any "
+       "dim of a 3-D input, negative dims too", "hidden")
+def test_softmax_every_dim(student, rng):
+    for generator in (fixed(33), rng):
+        cases = Cases(IMPORT)
+        shape = tuple(int(n) for n in generator.choice(np.arange(2, 7), size=3, replace=False))
+        x = floats(generator, shape, scale=4.0)
+        name = cases.tensor(x)
+        for dim in (0, 1, 2, -1, -2, -3):
+            cases.expect(f"Softmax(dim={dim})({name})", softmax(x.astype(np.float64), dim),
+                         f"an input of shape {shape}")
+            cases.expect(f"LogSoftmax(dim={dim})({name})", log_softmax(x.astype(np.float64), dim),
+                         f"an input of shape {shape}")
+        cases.check(student, dtype=np.float32, rtol=1e-5, atol=1e-6)

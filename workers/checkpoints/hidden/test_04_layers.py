@@ -3,6 +3,8 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
+from harness.checkpoints.inputs import Cases, floats
+from harness.checkpoints.public.test_13_attention import literal
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.layers import Linear, Dropout, Sequential, kaiming_uniform, "
@@ -93,3 +95,81 @@ def test_linear_vectorised(student, reference):
              "x = Tensor(np.random.default_rng(0).normal(size=(256, 256)))")
     ratio = ratio_to_reference(student, reference, setup, "for _ in range(10): layer(x)")
     assert ratio <= 5.0, f"Linear forward took {ratio:.1f}x the reference's time (at most 5x passes)"
+
+
+@check("layers.dropout.seeded", "Dropout draws from its own rng (or the seeded module generator), "
+       "so seeds reproduce masks, and each call draws a new mask", "hidden")
+def test_dropout_seeded(student, rng):
+    seed = int(rng.integers(2**31))
+    student.exec(f"{IMPORT}\nx = Tensor(np.ones((40, 50)))\nouts = {{}}\n"
+                 f"for name, module_seed in (('a', 1), ('b', 2)):\n"
+                 "    manual_seed(module_seed)\n"
+                 f"    layer = Dropout(0.3, rng=np.random.default_rng({seed}))\n"
+                 "    outs[name] = [layer(x), layer(x)]\n"
+                 "for name in ('c', 'd'):\n"
+                 f"    manual_seed({seed})\n    layer = Dropout(0.3)\n"
+                 "    outs[name] = [layer(x), layer(x)]")
+    outs = student.eval("outs")
+    for first, second, why in (("a", "b", "Dropout(0.3, rng=default_rng(s)) must draw from that "
+                                "rng, whatever manual_seed said before"),
+                               ("c", "d", "Dropout(0.3) after manual_seed(s) must draw the "
+                                "same masks every time")):
+        for call in (0, 1):
+            assert_array(outs[second][call], outs[first][call], rtol=0, atol=0,
+                         what=f"call {call + 1} of the second layer ({why})")
+    for name in "ac":
+        if np.array_equal(outs[name][0], outs[name][1]):
+            raise AssertionError("two calls of the same Dropout layer dropped exactly the same "
+                                 "inputs: draw a new mask on every call")
+
+
+@check("layers.dropout.p_values", "Dropout(p) drops a fraction p and scales the rest by "
+       "1 / (1 - p), for several p", "hidden")
+def test_dropout_p_values(student, rng):
+    rates = np.round(np.concatenate([[0.1, 0.75], rng.uniform(0.05, 0.9, size=2)]), 3)
+    x = np.abs(floats(rng, (100, 60))) + np.float32(0.5)
+    student.exec(f"{IMPORT}\nx = Tensor({literal(x)})\n"
+                 f"ys = [Dropout(p, rng=np.random.default_rng({int(rng.integers(2**31))}))(x) "
+                 f"for p in {rates.tolist()}]")
+    for p, y in zip(rates, student.eval("ys")):
+        dropped = float(np.mean(y == 0))
+        if abs(dropped - p) > 4 * np.sqrt(p * (1 - p) / x.size):
+            raise AssertionError(f"Dropout({p}) dropped {dropped:.1%} of the inputs")
+        kept = y != 0
+        assert_array(y[kept], x[kept] / (1 - p), rtol=1e-5,
+                     what=f"the kept values of Dropout({p}) (x / (1 - p))")
+
+
+@check("layers.flatten.ranks", "Flatten turns (batch, ...) of any rank into (batch, rest), "
+       "batch 1 and 2-D inputs included", "hidden")
+def test_flatten_ranks(student, rng):
+    cases = Cases(f"{IMPORT}\nfrom tinytorch.core.layers import Flatten")
+    for shape in ((1, 3, 4, 2), (3, 5), (2, 3, 4), (2, 1, 3, 2, 2), (4, 1)):
+        x = floats(rng, shape)
+        cases.expect(f"Flatten()({cases.tensor(x)})", x.reshape(shape[0], -1),
+                     f"Flatten() of shape {shape}")
+    cases.check(student, rtol=0, atol=0)
+
+
+KAIMING_SPECS = [((300, 40), 40, 1.0), ((64, 3, 5, 5), 75, 2.0), ((2000,), 10, 0.5)]
+
+
+@check("layers.kaiming.shapes", "kaiming_uniform gives float32 arrays of any shape inside "
+       "+-gain * sqrt(3 / fan_in), reproducible from an rng", "hidden")
+def test_kaiming_shapes(student, rng):
+    seed = int(rng.integers(2**31))
+    student.exec(f"{IMPORT}\nspecs = {KAIMING_SPECS!r}\n"
+                 f"draws = [kaiming_uniform(s, f, np.random.default_rng({seed}), gain=g) "
+                 "for s, f, g in specs]\n"
+                 f"again = [kaiming_uniform(s, f, np.random.default_rng({seed}), gain=g) "
+                 "for s, f, g in specs]")
+    draws = zip(KAIMING_SPECS, student.eval("draws"), student.eval("again"))
+    for (shape, fan_in, gain), w, w2 in draws:
+        what = f"kaiming_uniform({shape}, {fan_in}, rng, gain={gain})"
+        assert_equal([list(w.shape), str(w.dtype)], [list(shape), "float32"],
+                     what=f"[shape, dtype] of {what}")
+        bound = gain * np.sqrt(3 / fan_in)
+        if np.abs(w).max() > bound * 1.0001 or np.abs(w).max() < bound * 0.97:
+            raise AssertionError(f"{what} reaches {np.abs(w).max():.4f}; uniform in "
+                                 f"+-{bound:.4f} comes close to the bound")
+        assert_array(w2, w, rtol=0, atol=0, what=f"{what} drawn again from the same seed")

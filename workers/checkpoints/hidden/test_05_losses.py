@@ -3,9 +3,9 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats
+from harness.checkpoints.public.test_05_losses import IMPORT, cross_entropy_cases
 
-IMPORT = ("from tinytorch.core.tensor import Tensor\n"
-          "from tinytorch.core.losses import MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss")
 LOGITS = np.array([[1.0, -0.5, 2.0], [0.0, 0.3, -1.2]])
 
 
@@ -71,3 +71,33 @@ def test_mse_float64(student):
     student.exec(f"{IMPORT}\np = Tensor(np.array([1.0, 2.0, 3.0]) / 3, dtype=np.float64)")
     assert_array(student.array("MSELoss()(p, np.zeros(3))"), np.mean(p ** 2), dtype=np.float64,
                  rtol=1e-12, what="MSELoss()(p, zeros) for float64 p")
+
+
+@check("losses.cross_entropy.stable_rows", "CrossEntropyLoss stays right when rows of logits "
+       "sit near very different levels (-1000 to 1000), with and without smoothing", "hidden")
+def test_cross_entropy_stable_rows(student, rng):
+    for generator in (fixed(52), rng):
+        batches = [(extreme_rows(generator, 6, 4), 0.0), (extreme_rows(generator, 5, 3), 0.1)]
+        cross_entropy_cases(generator, batches).check(student, dtype=np.float32, rtol=1e-5,
+                                                      atol=1e-5)
+
+
+def bce(p, y, eps=1e-7):
+    """Mean binary cross-entropy of float32 ``p`` clipped (in float32) into [eps, 1 - eps]."""
+    p = np.clip(p, eps, 1 - eps).astype(np.float64)
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+@check("losses.shapes.mse_bce", "MSELoss and BinaryCrossEntropyLoss average over every element "
+       "of 1-D to 3-D inputs; BCE stays finite at p = 0 and 1", "hidden")
+def test_mse_bce_shapes(student, rng):
+    cases = Cases(IMPORT)
+    for shape in ((5,), (1, 1), (4, 1), (3, 4), (2, 3, 2)):
+        p, t = floats(rng, shape), floats(rng, shape)
+        cases.expect(f"MSELoss()({cases.tensor(p)}, {cases.tensor(t)})",
+                     np.mean((p.astype(np.float64) - t) ** 2), f"MSE of shape {shape}")
+        y = rng.integers(2, size=shape).astype(np.float32)
+        probs = rng.choice(np.array([0.0, 1e-9, 0.3, 0.8, 1.0], dtype=np.float32), size=shape)
+        cases.expect(f"BinaryCrossEntropyLoss()({cases.tensor(probs)}, {cases.tensor(y)})",
+                     bce(probs, y), f"BCE of shape {shape}, p from {{0, 1e-9, 0.3, 0.8, 1}}")
+    cases.check(student, dtype=np.float32, rtol=1e-4, atol=1e-6)

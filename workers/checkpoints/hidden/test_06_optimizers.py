@@ -2,7 +2,9 @@
 
 import numpy as np
 
-from harness.checkpoints import assert_array, check, ratio_to_reference
+from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
+from harness.checkpoints.inputs import floats
+from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_06_optimizers import (GRADS, IMPORT, START, adam_steps,
                                                           cosine, learning_rates, sgd_steps,
                                                           stepped)
@@ -78,3 +80,95 @@ def test_settings_rejected(student):
     for bad in ("SGD([p], lr=-0.1)", "Adam([p], betas=(1.0, 0.999))",
                 "SGD([p], lr=0.1, nesterov=True)", "Adam([], lr=0.1)"):
         student.raises(bad, "ValueError")
+
+
+LOOP_SHAPES = [(3, 4), (4,), (2, 1, 3)]
+LOOP_OPTIMIZERS = {   # constructor in the runner: update computed here
+    "SGD(params, lr=0.05, momentum=0.9)": lambda p, g: sgd_steps(p, g, 0.05, momentum=0.9),
+    "SGD(params, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01)":
+        lambda p, g: sgd_steps(p, g, 0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
+    "Adam(params, lr=0.02, betas=(0.8, 0.95), weight_decay=0.05)":
+        lambda p, g: adam_steps(p, g, 0.02, betas=(0.8, 0.95), weight_decay=0.05),
+    "AdamW(params, lr=0.02, weight_decay=0.1)":
+        lambda p, g: adam_steps(p, g, 0.02, weight_decay=0.1, decoupled=True)}
+
+
+def parameters(arrays):
+    """Runner code: ``params``, leaf tensors of ``arrays`` (runner code for a list of arrays),
+    each with a zeroed ``.grad`` array."""
+    return (f"params = [Tensor(a, requires_grad=True) for a in {arrays}]\n"
+            "for q in params:\n    q.grad = np.zeros(q.shape, dtype=np.float32)\n")
+
+
+def steps_in_place(steps):
+    """Runner code: one ``opt.step()`` per entry of ``steps``, each gradient written in place
+    into the same ``.grad`` arrays, as a training loop that reuses its buffers does."""
+    listed = ", ".join("[" + ", ".join(literal(g) for g in step) + "]" for step in steps)
+    return (f"for step in [{listed}]:\n    for q, g in zip(params, step):\n"
+            "        q.grad[...] = g\n    opt.step()\n")
+
+
+def run_loop(student, starts, steps, optimizer):
+    """The student's parameters after ``optimizer`` took ``steps`` (see steps_in_place)."""
+    listed = "[" + ", ".join(literal(a) for a in starts) + "]"
+    student.exec(f"{IMPORT}\n{parameters(listed)}opt = {optimizer}\n{steps_in_place(steps)}")
+    return student.eval("params")
+
+
+@check("optimizers.loop.reused_grads", "SGD, Nesterov, Adam and AdamW stay right over 5 steps "
+       "on several parameters whose .grad arrays are reused and overwritten each step",
+       "hidden")
+def test_loop_reused_grads(student, rng):
+    starts = [floats(rng, shape) for shape in LOOP_SHAPES]
+    steps = [[floats(rng, shape) for shape in LOOP_SHAPES] for _ in range(5)]
+    for optimizer, update in LOOP_OPTIMIZERS.items():
+        got = run_loop(student, starts, steps, optimizer)
+        for index, (start, value) in enumerate(zip(starts, got)):
+            want = update(start.astype(np.float64), [step[index] for step in steps])
+            assert_array(value, want, rtol=1e-4, atol=1e-5, dtype=np.float32,
+                         what=f"parameter {index} (shape {start.shape}) after 5 steps of "
+                              f"{optimizer}")
+
+
+@check("optimizers.state.resume", "an optimizer rebuilt from state_dict() continues exactly like "
+       "the original; its state arrays keep the parameters' shape and dtype", "hidden")
+def test_state_resume(student, rng):
+    starts = [floats(rng, shape) for shape in LOOP_SHAPES]
+    steps = [[floats(rng, shape) for shape in LOOP_SHAPES] for _ in range(4)]
+    for optimizer in ("SGD(params, lr=0.05, momentum=0.9)", "Adam(params, lr=0.02)"):
+        straight = run_loop(student, starts, steps, optimizer)
+        student.exec("kinds = sorted({(str(a.dtype), a.shape == q.shape) for q, s in "
+                     "zip(params, opt.state) for a in s.values()})")
+        assert_equal(student.eval("[list(kind) for kind in kinds]"), [["float32", True]],
+                     what=f"[dtype, same shape as the parameter] of the arrays in "
+                          f"{optimizer.split('(')[0]}'s opt.state")
+        run_loop(student, starts, steps[:2], optimizer)
+        student.exec("saved = opt.state_dict()\n"
+                     f"{parameters('[q.data.copy() for q in params]')}opt = {optimizer}\n"
+                     f"opt.load_state_dict(*saved)\n{steps_in_place(steps[2:])}")
+        for index, (want, value) in enumerate(zip(straight, student.eval("params"))):
+            assert_array(value, want, rtol=0, atol=0,
+                         what=f"parameter {index} after 2 steps, state_dict(), a new "
+                              f"{optimizer.split('(')[0]} loading it and 2 more steps")
+
+
+@check("optimizers.schedule.settings", "StepLR, CosineAnnealingLR, LinearWarmup and WarmupCosine "
+       "follow their formulas for other settings over 30 steps", "hidden")
+def test_schedule_settings(student, rng):
+    step_size, warmup = int(rng.integers(2, 6)), int(rng.integers(2, 6))
+    gamma, t_max, total = round(float(rng.uniform(0.2, 0.9)), 3), int(rng.integers(5, 20)), 25
+    eta_min = round(float(rng.uniform(0.001, 0.05)), 4)
+    expected = {
+        f"StepLR(opt, step_size={step_size}, gamma={gamma})":
+            [0.1 * gamma ** (k // step_size) for k in range(31)],
+        f"CosineAnnealingLR(opt, T_max={t_max}, eta_min={eta_min})":
+            [cosine(0.1, eta_min, k, t_max) for k in range(31)],
+        f"LinearWarmup(opt, warmup_steps={warmup})":
+            [0.1 * min(k + 1, warmup) / warmup for k in range(31)],
+        f"WarmupCosine(opt, warmup_steps={warmup}, total_steps={total}, eta_min={eta_min})":
+            [0.1 * (k + 1) / warmup if k < warmup else cosine(0.1, eta_min, k - warmup,
+                                                                total - warmup)
+             for k in range(31)]}
+    for scheduler, rates in expected.items():
+        assert_array(learning_rates(student, scheduler, 30), rates, rtol=1e-9, atol=1e-12,
+                     what=f"the rates of {scheduler} at creation and after 30 steps")

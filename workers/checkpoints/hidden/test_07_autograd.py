@@ -3,8 +3,9 @@
 import numpy as np
 
 from harness.checkpoints import assert_equal, check, ratio_to_reference
-from harness.checkpoints.public.test_07_autograd import (IMPORT, W, X, assert_grads, leaf,
-                                                        numeric_grad)
+from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats, reduction_cases
+from harness.checkpoints.public.test_07_autograd import (IMPORT, TOLERANCE, W, X, add_graph,
+                                                        assert_grads, leaf, numeric_grad)
 
 
 @check("autograd.unbroadcast.keepdims", "(3, 1) + (1, 4) and (2, 1, 3) * (4, 1) give each "
@@ -154,3 +155,124 @@ def test_graph_deep(student, reference):
     setup = f"{IMPORT}\n{build}{leaf('x', [1.0, 2.0])}roots = [chain(x) for _ in range(3)]"
     ratio_to_reference(student, reference, setup, "roots.pop().backward()", repeat=3,
                        confirm_above=None)  # three roots: one round only
+
+
+def _spread(g, x, axis, keepdims):
+    """A reduction's upstream gradient broadcast back over the reduced input ``x``."""
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, x.shape)
+
+
+REDUCTIONS = {
+    "sum": lambda g, x, axis, keepdims: _spread(g, x, axis, keepdims),
+    "mean": lambda g, x, axis, keepdims: _spread(g, x, axis, keepdims) * np.size(g) / x.size,
+    "max": lambda g, x, axis, keepdims: _spread(g, x, axis, keepdims) * (
+        x == x.max(axis=axis, keepdims=True))}
+
+
+@check("autograd.reductions.axes", "sum(), mean() and max() pass gradients back along any axis "
+       "of a 3-D tensor, negative or all, with and without keepdims", "hidden")
+def test_reductions_axes(student, rng):
+    for generator in (fixed(73), rng):
+        cases = Cases(IMPORT)
+        for shape, axis, keepdims in reduction_cases(generator):
+            x = (generator.permutation(int(np.prod(shape))).reshape(shape) / 4).astype(np.float32)
+            for op, rule in REDUCTIONS.items():
+                # add_graph calls both functions at once, so the loop variables are current
+                add_graph(cases, generator, f"{{0}}.{op}(axis={axis}, keepdims={keepdims})", [x],
+                          lambda v: getattr(v, op)(axis=axis, keepdims=keepdims),  # noqa: B023
+                          lambda g, v: (rule(g, v, axis, keepdims),),  # noqa: B023
+                          f"x.{op}(axis={axis}, keepdims={keepdims}) for x of shape {shape}")
+        cases.check(student, **TOLERANCE)
+
+
+@check("autograd.shape_ops.dims", "transpose(dim0, dim1) of a 4-D tensor (negative dims too) "
+       "and reshape with -1 route gradients back to the original layout", "hidden")
+def test_shape_ops_dims(student, rng):
+    cases = Cases(IMPORT)
+    shape = tuple(int(n) for n in rng.choice(np.arange(2, 7), size=4, replace=False))
+    x = floats(rng, shape)
+    for dim0, dim1 in ((0, 2), (1, -1), (-4, -2), (3, 0)):
+        add_graph(cases, rng, f"{{0}}.transpose({dim0}, {dim1})", [x],
+                  lambda v: np.swapaxes(v, dim0, dim1),  # noqa: B023 (called at once)
+                  lambda g, v: (np.swapaxes(g, dim0, dim1),),  # noqa: B023
+                  f"x.transpose({dim0}, {dim1}) for x of shape {shape}")
+    add_graph(cases, rng, f"{{0}}.reshape({shape[0] * shape[1]}, -1).transpose()", [x],
+              lambda v: v.reshape(shape[0] * shape[1], -1).T,
+              lambda g, v: (g.T.reshape(shape),), f"x.reshape(-1 ...).transpose() for {shape}")
+    cases.check(student, **TOLERANCE)
+
+
+def softmax_rows(x, dim):
+    e = np.exp(x - x.max(axis=dim, keepdims=True))
+    return e / e.sum(axis=dim, keepdims=True)
+
+
+SOFTMAX_RULES = {
+    "Softmax": lambda g, s, dim: s * (g - (g * s).sum(axis=dim, keepdims=True)),
+    "LogSoftmax": lambda g, s, dim: g - s * g.sum(axis=dim, keepdims=True)}
+
+
+@check("autograd.softmax.dims", "Softmax(dim) and LogSoftmax(dim) pass back their Jacobian-"
+       "vector products along any dim of a 3-D input", "hidden")
+def test_softmax_dims(student, rng):
+    cases = Cases(f"{IMPORT}\nfrom tinytorch.core.activations import Softmax, LogSoftmax")
+    shape = tuple(int(n) for n in rng.choice(np.arange(2, 6), size=3, replace=False))
+    x = floats(rng, shape, scale=2.0)
+    for dim in (0, 1, -1):
+        for layer, rule in SOFTMAX_RULES.items():
+            add_graph(cases, rng, f"{layer}(dim={dim})({{0}})", [x],
+                      lambda v: v,
+                      lambda g, v: (rule(g, softmax_rows(v, dim), dim),),  # noqa: B023
+                      f"{layer}(dim={dim})(x) for x of shape {shape}")
+    cases.check(student, **TOLERANCE)
+
+
+@check("autograd.losses.upstream", "losses scale their gradients by the upstream gradient: "
+       "(3 * loss).backward() gives 3 times the gradient", "hidden")
+def test_losses_upstream(student, rng):
+    cases = Cases(f"{IMPORT}\nfrom tinytorch.core.losses import MSELoss, CrossEntropyLoss, "
+                  "BinaryCrossEntropyLoss")
+    logits, labels = floats(rng, (4, 5)), rng.integers(5, size=4)
+    p = rng.uniform(0.05, 0.95, size=(3, 2)).astype(np.float32)
+    y, target = rng.integers(2, size=(3, 2)).astype(np.float32), floats(rng, (3, 2))
+    scale = round(float(rng.uniform(1.5, 4.0)), 3)
+    names = cases.tensor(logits, grad=True), cases.tensor(p, grad=True), cases.tensor(p, grad=True)
+    cases.run(f"(CrossEntropyLoss()({names[0]}, {labels.tolist()}) * {scale}).backward()\n"
+              f"(BinaryCrossEntropyLoss()({names[1]}, {cases.tensor(y)}) * {scale}).backward()\n"
+              f"(MSELoss()({names[2]}, {cases.tensor(target)}) * -{scale}).backward()")
+    probs = softmax_rows(logits.astype(np.float64), 1)
+    p64 = p.astype(np.float64)
+    for name, grad, what in (
+            (names[0], scale * (probs - np.eye(5)[labels]) / 4, "CrossEntropyLoss"),
+            (names[1], scale * (p64 - y) / (p64 * (1 - p64)) / p.size, "BinaryCrossEntropyLoss"),
+            (names[2], -scale * 2 * (p64 - target) / p.size, "MSELoss")):
+        cases.expect(f"{name}.grad", grad, f"the gradient of ({what} * {scale})")
+    cases.check(student, **TOLERANCE)
+
+
+@check("autograd.activations.extremes", "gradients of exp, Sigmoid, Tanh, GELU, ReLU and "
+       "(Log)Softmax stay finite and right for inputs up to +-1000", "hidden")
+def test_activation_extremes(student, rng):
+    cases = Cases(f"{IMPORT}\nfrom tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, "
+                  "Softmax, LogSoftmax")
+    x = np.concatenate([[-1000.0, -90.0, -20.0, 20.0, 90.0, 1000.0],
+                        rng.uniform(-1000, 1000, 4)]).astype(np.float32)
+    sig = np.exp(-np.logaddexp(0, -x.astype(np.float64)))
+    c = np.sqrt(2 / np.pi)
+    t = np.tanh(c * (x + 0.044715 * x.astype(np.float64) ** 3))
+    rules = {"Sigmoid()": sig * (1 - sig), "Tanh()": 1 - np.tanh(x.astype(np.float64)) ** 2,
+             "ReLU()": (x > 0).astype(np.float64),
+             "GELU()": 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x)}
+    for layer, slope in rules.items():
+        add_graph(cases, rng, f"{layer}({{0}})", [x], lambda v: v,
+                  lambda g, v: (g * slope,), f"{layer}(x) for x from -1000 to 1000")  # noqa: B023
+    add_graph(cases, rng, "{0}.exp()", [np.minimum(x, 80)], lambda v: v,
+              lambda g, v: (g * np.exp(v),), "x.exp() for x from -1000 to 80")
+    rows = extreme_rows(rng, 4, 5)
+    for layer, rule in SOFTMAX_RULES.items():
+        add_graph(cases, rng, f"{layer}()({{0}})", [rows], lambda v: v,
+                  lambda g, v: (rule(g, softmax_rows(v, -1), -1),),  # noqa: B023
+                  f"{layer}()(x) for rows of logits near -1000 to 1000")
+    cases.check(student, rtol=1e-4, atol=1e-5)

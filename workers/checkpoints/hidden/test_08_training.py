@@ -4,6 +4,8 @@ evaluation and a small end-to-end run."""
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import floats
+from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_08_training import IMPORT, LINEAR_SGD, X, Y, batches, weights
 
 TRAINED = f"{IMPORT}\nimport os, tempfile\n{LINEAR_SGD}trainer.train_epoch({batches(slice(None))})\n"
@@ -130,3 +132,85 @@ def test_empty_loader(student):
     student.exec(TRAINED)
     student.raises("trainer.train_epoch([])", "ValueError")
     student.raises("trainer.evaluate([])", "ValueError")
+
+
+@check("training.accuracy.forms", "accuracy() handles labels as (N,), (N, 1), lists and float "
+       "Tensors, and probabilities of shape (N,) or (N, 1)", "hidden")
+def test_accuracy_forms(student, rng):
+    scores, labels = floats(rng, (9, 4)), rng.integers(4, size=9)
+    probs, binary = rng.uniform(0, 1, size=9).astype(np.float32), rng.integers(2, size=9)
+    right = float(np.mean(scores.argmax(axis=1) == labels))
+    right_binary = float(np.mean((probs > 0.5) == (binary > 0.5)))
+    student.exec(f"{IMPORT}\nscores, probs = Tensor({literal(scores)}), Tensor({literal(probs)})")
+    for expr, want in ((f"accuracy(scores, np.array({labels.tolist()}))", right),
+                       (f"accuracy(scores, np.array({labels.tolist()}).reshape(-1, 1))", right),
+                       (f"accuracy(scores, {labels.tolist()})", right),
+                       (f"accuracy(scores, Tensor({labels.tolist()}))", right),
+                       (f"accuracy(probs, np.array({binary.tolist()}, dtype=np.float32))",
+                        right_binary),
+                       (f"accuracy(probs.reshape(-1, 1), Tensor({binary.tolist()}).reshape(-1, 1))",
+                        right_binary)):
+        assert_array(np.array(student.eval(f"float({expr})")), want,
+                     what=expr)
+
+
+@check("training.clip_grad_norm.many", "clip_grad_norm clips several gradients of any shape "
+       "jointly, skips parameters without one and returns the norm before clipping", "hidden")
+def test_clip_many(student, rng):
+    grads = [floats(rng, shape) for shape in ((3, 4), (5,), (2, 1, 3))]
+    norm = float(np.sqrt(sum(np.sum(g.astype(np.float64) ** 2) for g in grads)))
+    for max_norm in (round(norm * float(rng.uniform(0.1, 0.9)), 4), round(norm * 1.5, 4)):
+        student.exec(f"{IMPORT}\ngrads = [{', '.join(literal(g) for g in grads)}]\n"
+                     "params = [Tensor(np.zeros(g.shape), requires_grad=True) for g in grads]\n"
+                     "for q, g in zip(params, grads):\n    q.grad = g\n"
+                     "idle = Tensor([1.0], requires_grad=True)\n"
+                     f"norm = clip_grad_norm(params + [idle], {max_norm})")
+        assert_array(np.array(student.eval("float(norm)")), norm, rtol=1e-5,
+                     what=f"the norm clip_grad_norm(..., {max_norm}) returned")
+        scale = min(1.0, max_norm / norm)
+        for index, g in enumerate(grads):
+            assert_array(student.array(f"params[{index}].grad"), g * scale, rtol=1e-4, atol=1e-7,
+                         what=f"gradient {index} (shape {g.shape}) after clipping to "
+                              f"max_norm {max_norm} (joint norm {norm:.4f})")
+
+
+def train_by_hand(weight, bias, batches, rates):
+    """Plain SGD on a Linear model with cross-entropy, one rate per batch; returns the weights
+    and, per batch, (size, loss before the step, number right)."""
+    log = []
+    for (x, labels), lr in zip(batches, rates):
+        logits = x @ weight + bias
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        log.append((len(x), -np.log(probs[np.arange(len(x)), labels]).mean(),
+                    np.sum(logits.argmax(axis=1) == labels)))
+        upstream = (probs - np.eye(weight.shape[1])[labels]) / len(x)
+        weight, bias = weight - lr * x.T @ upstream, bias - lr * upstream.sum(axis=0)
+    return weight, bias, log
+
+
+@check("training.epochs.history", "three epochs of uneven batches with a per-batch schedule: "
+       "history holds each epoch's batch-weighted loss, accuracy and rate", "hidden")
+def test_epochs_history(student, rng):
+    x, labels = floats(rng, (6, 3)).astype(np.float64), rng.integers(3, size=6)
+    parts = [slice(0, 3), slice(3, 4), slice(4, 6)]
+    data = "[" + ", ".join(f"(np.array({x[p].tolist()}), np.array({labels[p].tolist()}))"
+                           for p in parts) + "]"
+    student.exec(f"{IMPORT}\nmanual_seed(3)\nmodel = Linear(3, 3)\n"
+                 "opt = SGD(model.parameters(), lr=0.5)\n"
+                 "trainer = Trainer(model, opt, CrossEntropyLoss(), StepLR(opt, 2, gamma=0.5))")
+    weight, bias = weights(student)
+    student.exec(f"for _ in range(3):\n    trainer.train_epoch({data})")
+    rates = [0.5 * 0.5 ** (k // 2) for k in range(9)]
+    weight, bias, log = train_by_hand(weight.astype(np.float64), bias.astype(np.float64),
+                                      [(x[p], labels[p]) for p in parts] * 3, rates)
+    epochs = [log[3 * e:3 * e + 3] for e in range(3)]
+    expected = {"train_loss": [sum(n * loss for n, loss, _ in e) / 6 for e in epochs],
+                "train_accuracy": [sum(right for *_, right in e) / 6 for e in epochs],
+                "lr": [0.5 * 0.5 ** (3 * (e + 1) // 2) for e in range(3)]}
+    history = student.eval("trainer.history")
+    for key, want in expected.items():
+        assert_array(np.array(history[key]), want, rtol=1e-4, atol=1e-6,
+                     what=f"history['{key}'] after three epochs")
+    assert_array(student.array("model.weight"), weight, rtol=1e-4, atol=1e-5,
+                 what="the weight after three epochs")

@@ -4,11 +4,12 @@ gradients, bad input, and Conv2d's speed and im2col memory against the reference
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
+from harness.checkpoints.inputs import fixed
 from harness.checkpoints.perf import peak_ratio_to_reference
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_09_spatial import (
-    GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, backward, batch_norm, batch_norm_layer,
-    conv_layer, tensor)
+    GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, assert_running_stats, backward,
+    batch_norm, batch_norm_layer, conv_layer, tensor)
 from harness.checkpoints.public.test_16_kernels import conv2d
 
 SPEED_BOUND = 10.0
@@ -128,3 +129,79 @@ def test_conv2d_memory(student, reference):
         f"a forward pass allocated {peak / 2**20:.2f} MiB at its peak, {ratio:.1f}x the "
         f"reference's {reference_peak / 2**20:.2f} MiB (at most {MEMORY_BOUND}x passes): build the "
         "im2col matrix from the strided windows only, in the input's dtype")
+
+
+def conv_configs(rng):
+    """(input shape, weight shape, stride, padding): batch 1, one input channel, non-square
+    kernels and images, strides up to 3, padding up to 2, a 1 x 1 kernel and a kernel as large
+    as the padded input."""
+    n, c_in, c_out = (int(v) for v in rng.integers(1, 4, size=3))
+    h, w = (int(v) for v in rng.choice(np.arange(5, 10), size=2, replace=False))
+    return [((1, 1, h, w), (2, 1, 3, 3), 1, 0), ((n, c_in, h, w), (c_out, c_in, 2, 3), 2, 1),
+            ((n, 2, h, w), (3, 2, 3, 1), 3, 2), ((2, c_in, h, w), (4, c_in, 1, 1), 1, 0),
+            ((1, 2, 4, 5), (2, 2, 6, 7), 1, 1)]
+
+
+@check("spatial.conv2d.configs", "Conv2d computes the right values for batch 1, one channel, "
+       "non-square kernels and images, 1 x 1 kernels, strides up to 3 and padding up to 2",
+       "hidden")
+def test_conv2d_configs(student, rng):
+    for generator in (fixed(91), rng):
+        code, expected = [IMPORT], []
+        for index, (x_shape, w_shape, stride, padding) in enumerate(conv_configs(generator)):
+            x, w, b = (generator.normal(size=s) for s in (x_shape, w_shape, w_shape[:1]))
+            code.append(conv_layer(f"conv{index}", w, b, stride, padding).rstrip()
+                        + "\n" + tensor(f"x{index}", x).rstrip())
+            expected.append((conv2d(x, w, b, stride, padding),
+                             f"Conv2d({w_shape[1]}, {w_shape[0]}, {w_shape[2:]}, stride={stride}, "
+                             f"padding={padding}) on an input of shape {x_shape}"))
+        student.exec("\n".join(code))
+        got = student.eval("[" + ", ".join(f"conv{i}(x{i})" for i in range(len(expected))) + "]")
+        for value, (want, what) in zip(got, expected):
+            assert_array(value, want, rtol=1e-10, atol=1e-10, what=what)
+
+
+@check("spatial.pool.strides", "MaxPool2d and AvgPool2d with a stride other than the window "
+       "(1, 2 or 3) give the right values and gradients", "hidden")
+def test_pool_strides(student, rng):
+    for layer, reduce in (("MaxPool2d", np.max), ("AvgPool2d", np.mean)):
+        for k, s in ((2, 1), (3, 2), (2, 3)):
+            x = rng.permutation(2 * 6 * 7).reshape(1, 2, 6, 7) / 9.0   # one max a window
+            assert_pool(student, f"{layer}({k}, stride={s})", x, k, s, reduce)
+
+
+@check("spatial.batchnorm.tiny_variance", "BatchNorm2d normalises a channel with a tiny "
+       "variance (1e-6) and a constant channel without blowing up", "hidden")
+def test_batchnorm_tiny_variance(student, rng):
+    x = rng.normal(size=(3, 3, 2, 4))
+    x[:, 0] = 0.5 + 1e-3 * x[:, 0]
+    x[:, 1] = -2.0
+    student.exec(f"{IMPORT}\n{batch_norm_layer('bn')}{tensor('x', x)}")
+    assert_array(student.array("bn(x)"), batch_norm(x, GAMMA, BETA), rtol=1e-6, atol=1e-6,
+                 what="bn(x) in training mode where channel 0 has variance about 1e-6 and "
+                      "channel 1 is constant")
+
+
+@check("spatial.batchnorm.steps", "over several training steps with another momentum the "
+       "running statistics follow each batch; eval mode then uses them (BatchNorm2d and 1d)",
+       "hidden")
+def test_batchnorm_steps(student, rng):
+    momentum = round(float(rng.uniform(0.05, 0.5)), 3)
+    for cls, shape in (("BatchNorm2d", (3, 3, 2, 3)), ("BatchNorm1d", (6, 3))):
+        axes = (0,) + tuple(range(2, len(shape)))
+        batches = [rng.normal(float(rng.uniform(-2, 2)), float(rng.uniform(0.5, 3)), size=shape)
+                   for _ in range(4)]
+        probe = rng.normal(size=shape)
+        student.exec(f"{IMPORT}\n{batch_norm_layer('bn', cls=cls, momentum=momentum)}"
+                     + "".join(tensor(f"b{i}", b) for i, b in enumerate(batches))
+                     + tensor("probe", probe)
+                     + "".join(f"_ = bn(b{i})\n" for i in range(len(batches)))
+                     + "bn.eval()\ny = bn(probe)")
+        mean, var = np.zeros(3), np.ones(3)
+        for batch in batches:
+            mean = (1 - momentum) * mean + momentum * batch.mean(axis=axes)
+            var = (1 - momentum) * var + momentum * batch.var(axis=axes, ddof=1)
+        assert_running_stats(student, mean, var, f"4 training batches of {cls}(3, "
+                             f"momentum={momentum})")
+        assert_array(student.array("y"), batch_norm(probe, GAMMA, BETA, mean, var), rtol=1e-5,
+                     atol=1e-6, what=f"{cls} in eval mode after 4 training batches")
