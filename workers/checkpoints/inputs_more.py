@@ -1,0 +1,75 @@
+"""Seeded input generators for the checks of modules 10-18, run on the trusted side.
+
+Each generator takes a NumPy ``Generator``: either :func:`fixed_rng` (same inputs every run,
+so a public check is reproducible) or a check's ``rng`` fixture (new inputs in every job, so
+answers tabled for known inputs earn nothing).  Expected values are then computed here with
+NumPy from the very arrays sent to the runner.
+"""
+
+import zlib
+
+import numpy as np
+
+
+def fixed_rng(tag):
+    """A generator seeded from ``tag`` alone: the same draws in every run and every job."""
+    return np.random.default_rng(zlib.crc32(tag.encode()))
+
+
+def leading_shapes(rng, count=4, max_dim=3):
+    """``count`` tuples of 0-2 leading (batch) dims, size-1 dims always among them."""
+    fixed = [(), (1,), (2, 1)]
+    drawn = [tuple(int(d) for d in rng.integers(1, max_dim + 1, size=rng.integers(1, 3)))
+             for _ in range(max(count - len(fixed), 0))]
+    return (fixed + drawn)[:count]
+
+
+def extreme_rows(rng, rows, cols, magnitude=1e3):
+    """Rows whose values span ``magnitude`` (up to +-1e3): exp overflows unless shifted.
+
+    Row 0 holds a tie for the maximum, row 1 is constant, the others mix one huge value
+    with ordinary ones, so both overflow and underflow of a naive exp show up."""
+    x = rng.normal(0, 3, (rows, cols))
+    x[0, :2] = magnitude
+    x[1] = -magnitude
+    for r in range(2, rows):
+        x[r, rng.integers(cols)] = rng.choice([-1, 1]) * magnitude * rng.uniform(0.5, 1)
+    return x
+
+
+SCRIPTED_CLOCK = """import time as _time
+class ScriptedClock:
+    '''A fake clock for the time module: each call of the timed function advances it by the
+    next scripted duration, so a timing routine's statistics are exact.'''
+    def __init__(self, durations):
+        self.now, self.durations, self.calls = 1000.0, list(durations), 0
+    def step(self, *args, **kwargs):
+        self.now += self.durations[self.calls]
+        self.calls += 1
+    def seconds(self):
+        return self.now
+    def nanoseconds(self):
+        return int(round(self.now * 1e9))
+def scripted_timing(module, durations, run):
+    '''Run ``run(clock.step)`` with every clock of ``time`` (and any copy of one in
+    ``module``) replaced by a scripted clock; returns (result, clock).'''
+    clock = ScriptedClock(durations)
+    names = {'perf_counter': clock.seconds, 'monotonic': clock.seconds, 'time': clock.seconds,
+             'process_time': clock.seconds, 'perf_counter_ns': clock.nanoseconds,
+             'monotonic_ns': clock.nanoseconds, 'time_ns': clock.nanoseconds}
+    real = {name: getattr(_time, name) for name in names}
+    copies = {key: names[name] for key, value in vars(module).items()
+              for name, fn in real.items() if value is fn}
+    saved = {key: getattr(module, key) for key in copies}
+    try:
+        for name, fake in names.items():
+            setattr(_time, name, fake)
+        for key, fake in copies.items():
+            setattr(module, key, fake)
+        return run(clock.step), clock
+    finally:
+        for name, fn in real.items():
+            setattr(_time, name, fn)
+        for key, fn in saved.items():
+            setattr(module, key, fn)
+"""
