@@ -73,3 +73,27 @@ def scripted_timing(module, durations, run):
         for key, fn in saved.items():
             setattr(module, key, fn)
 """
+
+
+LIST_CACHE = """class ListLayerCache:
+    '''One layer's keys and values, concatenated along the time axis (axis 2).'''
+    def __init__(self):
+        self.keys = self.values = None
+        self.length = 0
+    def update(self, k, v):
+        k, v = np.asarray(k.data, dtype=np.float64), np.asarray(v.data, dtype=np.float64)
+        self.keys = k if self.keys is None else np.concatenate([self.keys, k], axis=2)
+        self.values = v if self.values is None else np.concatenate([self.values, v], axis=2)
+        self.length = self.keys.shape[2]
+        return Tensor(self.keys), Tensor(self.values)
+class ListCache:
+    '''The cache interface GPT and MultiHeadAttention use (length, layer(i)), made by the
+    grader so that a module's checks do not depend on a later module's KVCache.'''
+    def __init__(self, layers):
+        self.layers = [ListLayerCache() for _ in range(layers)]
+    @property
+    def length(self):
+        return self.layers[0].length
+    def layer(self, i):
+        return self.layers[i]
+"""
