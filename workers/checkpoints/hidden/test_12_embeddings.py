@@ -60,3 +60,67 @@ def test_positional_too_long(student):
        "last column is a sine", "hidden")
 def test_sinusoidal_odd_dim(student):
     assert_sinusoidal(student, 7, 5)
+
+
+@check("embeddings.init.seeded", "Embedding and PositionalEncoding built with the same rng seed "
+       "have the same weights; another seed gives others", "hidden")
+def test_init_seeded(student, rng):
+    seeds = [int(s) for s in rng.choice(10**6, size=2, replace=False)]
+    student.exec(f"{IMPORT}\ndef tables(cls, seed):\n"
+                 "    return cls(50, 6, rng=np.random.default_rng(seed)).weight")
+    for cls in ("Embedding", "PositionalEncoding"):
+        first, again, other = (student.array(f"tables({cls}, {seed})")
+                               for seed in (seeds[0], seeds[0], seeds[1]))
+        assert_array(again, first, rtol=0, atol=0,
+                     what=f"the weight of a second {cls}(50, 6, rng=default_rng({seeds[0]}))")
+        if np.array_equal(first, other):
+            raise AssertionError(f"{cls}(50, 6) gave the same weight for the rng seeds "
+                                 f"{seeds[0]} and {seeds[1]}: draw it from the rng passed in")
+
+
+def id_arrays(rng, vocab):
+    """Token ids of shape (), (1,), (1, 1), (3, 1), (1, 4) and (2, 3, 2), repeats included."""
+    return [rng.integers(0, vocab, shape) for shape in ((), (1,), (1, 1), (3, 1), (1, 4),
+                                                         (2, 3, 2))]
+
+
+@check("embeddings.embedding.id_shapes", "Embedding looks up ids of any shape (a scalar, size-1 "
+       "dims, 3-D) and scatters their gradients, repeats adding up", "hidden")
+def test_embedding_id_shapes(student, rng):
+    vocab, dim = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    table = rng.normal(size=(vocab, dim)).astype(np.float32)
+    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', table)}weight = emb.weight")
+    expected_grad = np.zeros((vocab, dim))
+    for ids in id_arrays(rng, vocab):
+        upstream = rng.normal(size=ids.shape + (dim,))
+        student.exec(f"(emb({literal(ids)}) * Tensor({literal(upstream)})).sum().backward()")
+        np.add.at(expected_grad, ids, upstream)
+        assert_array(student.array(f"emb({literal(ids)})"), table[ids], rtol=0, atol=0,
+                     what=f"Embedding({vocab}, {dim})(ids of shape {ids.shape})")
+        (grad,) = grads(student, "weight")
+        assert_array(grad, expected_grad, rtol=1e-5, atol=1e-6,
+                     what=f"weight.grad accumulated up to ids of shape {ids.shape}")
+
+
+@check("embeddings.positional.shapes", "PositionalEncoding adds positions to unbatched (T, dim) "
+       "inputs, batches of one and sequences filling max_seq_len", "hidden")
+def test_positional_shapes(student, rng):
+    length, dim = int(rng.integers(2, 9)), int(rng.integers(1, 5))
+    table = rng.normal(size=(length, dim)).astype(np.float32)
+    student.exec(f"{IMPORT}\n{with_table('pe', 'PositionalEncoding', table)}")
+    for shape, offset in (((length, dim), 0), ((1, 1, dim), length - 1),
+                          ((3, length - 1, dim), 1), ((1, length, dim), 0)):
+        x = rng.normal(size=shape).astype(np.float32)
+        steps = shape[-2]
+        assert_array(student.array(f"pe(Tensor({literal(x)}), offset={offset})"),
+                     x + table[offset:offset + steps], rtol=1e-6, atol=1e-6,
+                     what=f"PositionalEncoding({length}, {dim})(x of shape {shape}, "
+                     f"offset={offset})")
+
+
+@check("embeddings.sinusoidal.sizes", "sinusoidal_encoding is exact for one position or "
+       "column, 2 columns, odd sizes and positions past 1000", "hidden")
+def test_sinusoidal_sizes(student, rng):
+    for length, dim in ((1, 1), (3, 2), (int(rng.integers(1, 40)), int(rng.integers(1, 12)) * 2 + 1)):
+        assert_sinusoidal(student, length, dim)
+    assert_sinusoidal(student, 1200, int(rng.integers(2, 9)), atol=2e-4)
