@@ -78,30 +78,6 @@ def test_init_seeded(student, rng):
                                  f"{seeds[0]} and {seeds[1]}: draw it from the rng passed in")
 
 
-def id_arrays(rng, vocab):
-    """Token ids of shape (), (1,), (1, 1), (3, 1), (1, 4) and (2, 3, 2), repeats included."""
-    return [rng.integers(0, vocab, shape) for shape in ((), (1,), (1, 1), (3, 1), (1, 4),
-                                                         (2, 3, 2))]
-
-
-@check("embeddings.embedding.id_shapes", "Embedding looks up ids of any shape (a scalar, size-1 "
-       "dims, 3-D) and scatters their gradients, repeats adding up", "hidden")
-def test_embedding_id_shapes(student, rng):
-    vocab, dim = int(rng.integers(1, 6)), int(rng.integers(1, 5))
-    table = rng.normal(size=(vocab, dim)).astype(np.float32)
-    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', table)}weight = emb.weight")
-    expected_grad = np.zeros((vocab, dim))
-    for ids in id_arrays(rng, vocab):
-        upstream = rng.normal(size=ids.shape + (dim,))
-        student.exec(f"(emb({literal(ids)}) * Tensor({literal(upstream)})).sum().backward()")
-        np.add.at(expected_grad, ids, upstream)
-        assert_array(student.array(f"emb({literal(ids)})"), table[ids], rtol=0, atol=0,
-                     what=f"Embedding({vocab}, {dim})(ids of shape {ids.shape})")
-        (grad,) = grads(student, "weight")
-        assert_array(grad, expected_grad, rtol=1e-5, atol=1e-6,
-                     what=f"weight.grad accumulated up to ids of shape {ids.shape}")
-
-
 @check("embeddings.positional.shapes", "PositionalEncoding adds positions to unbatched (T, dim) "
        "inputs, batches of one and sequences filling max_seq_len", "hidden")
 def test_positional_shapes(student, rng):

@@ -3,8 +3,8 @@ and the shapes the public checks do not try."""
 
 import numpy as np
 
-from workers.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from workers.checkpoints.inputs_more import SCRIPTED_CLOCK, extreme_rows
+from workers.checkpoints import assert_array, check, ratio_to_reference
+from workers.checkpoints.inputs_more import extreme_rows
 from workers.checkpoints.perf import peak_ratio_to_reference
 from workers.checkpoints.public.test_13_attention import literal
 from workers.checkpoints.public.test_16_kernels import IMPORT, conv2d, softmax
@@ -140,20 +140,3 @@ def test_softmax_extreme(student, rng):
                          dtype=np.float64, rtol=1e-9, atol=1e-12,
                          what=f"kernels.{name}(x) for x of shape {x.shape} with values up to "
                          f"{np.abs(x).max():.0f}")
-
-
-@check("kernels.time_kernel.scripted", "time_kernel skips the warm-up calls and reports the exact "
-       "median of the timed ones (checked with a scripted clock)", "hidden")
-def test_time_kernel_scripted(student, rng):
-    student.exec(f"{IMPORT}\n{SCRIPTED_CLOCK}")
-    for warmup, repeats in ((0, 1), (1, 4), (3, 5), (2, 6)):
-        durations = rng.uniform(0.001, 0.1, warmup + repeats).round(6)
-        durations[:warmup] = 5.0   # slow first calls: timing them moves the median
-        student.exec(f"seconds, clock = scripted_timing(kernels, {durations.tolist()!r}, "
-                     f"lambda step: kernels.time_kernel(step, repeats={repeats}, "
-                     f"warmup={warmup}))")
-        what = f"time_kernel(fn, repeats={repeats}, warmup={warmup})"
-        assert_equal(student.eval("clock.calls"), warmup + repeats, what=f"the calls of {what}")
-        assert_array(np.array(student.eval("float(seconds)")),
-                     np.median(durations[warmup:]), rtol=1e-6, atol=1e-9,
-                     what=f"{what} for timed calls of {durations[warmup:].tolist()} s")
