@@ -6,8 +6,8 @@ from workers.checkpoints import assert_array, assert_equal, check
 from workers.checkpoints.hidden.test_13_attention import assert_gradients, assert_no_peeking
 from workers.checkpoints.inputs_more import LIST_CACHE
 from workers.checkpoints.public.test_13_attention import assign, literal
-from workers.checkpoints.public.test_14_transformers import (IMPORT, gpt, layer_norm, prefixed,
-                                                              random_gpt)
+from workers.checkpoints.public.test_14_transformers import (IMPORT, block, gpt, layer_norm,
+                                                              prefixed, random_block, random_gpt)
 
 
 @check("transformers.layer_norm.gradients", "gradients of layer_norm w.r.t. x, gamma and beta "
@@ -106,3 +106,33 @@ def test_layer_norm_tiny_variance(student, rng):
                      layer_norm(x, gamma, beta), dtype=np.float64, rtol=1e-5, atol=1e-5,
                      what=f"layer_norm of float64 rows of shape {x.shape} with standard "
                      "deviations 1e-6, 1e-4, 1e-2, 1 and 1e3")
+
+
+@check("transformers.options", "layer_norm honours eps, MLP its hidden_dim, TransformerBlock its "
+       "mlp_ratio, and dropout is off in eval mode", "hidden")
+def test_options(student, rng):
+    x, gamma, beta = rng.normal(0, 0.3, (2, 3, 8)), rng.normal(size=8), rng.normal(size=8)
+    eps = float(rng.choice([0.1, 0.5, 2.0]))
+    student.exec(f"{IMPORT}\ny = layer_norm(Tensor({literal(x)}, dtype=np.float64), "
+                 f"Tensor({literal(gamma)}), Tensor({literal(beta)}), eps={eps})")
+    assert_array(student.array("y"), layer_norm(x, gamma, beta, eps), rtol=1e-5, atol=1e-6,
+                 what=f"layer_norm(x, gamma, beta, eps={eps}) for x of spread 0.3")
+    student.exec("mlp = MLP(4, hidden_dim=6)")
+    assert_equal(student.eval("[list(p.shape) for p in mlp.parameters()]"),
+                 [[4, 6], [6], [6, 4], [4]], what="the parameter shapes of MLP(4, hidden_dim=6)")
+    params = random_block(int(rng.integers(1000)))
+    params.update({"mlp.fc1.weight": params["mlp.fc1.weight"][:, :16],
+                   "mlp.fc1.bias": params["mlp.fc1.bias"][:16],
+                   "mlp.fc2.weight": params["mlp.fc2.weight"][:16]})
+    x = rng.normal(size=(2, 4, 8)).astype(np.float32)
+    student.exec("blk = TransformerBlock(8, 2, mlp_ratio=2, dropout=0.5)\nblk.eval()")
+    assign(student, prefixed("blk", params))
+    student.exec(f"x = Tensor({literal(x)})\nevaluated = blk(x)\nblk.train()\n"
+                 "trained = [blk(x) for _ in range(2)]")
+    assert_array(student.array("evaluated"),
+                 block(x.astype(np.float64), {p: v.astype(np.float64) for p, v in params.items()}),
+                 rtol=1e-4, atol=1e-4,
+                 what="TransformerBlock(8, 2, mlp_ratio=2, dropout=0.5) in eval mode")
+    if np.allclose(student.array("trained[0]"), student.array("trained[1]")):
+        raise AssertionError("TransformerBlock(..., dropout=0.5) in training mode gave the same "
+                             "output twice: dropout should drop random activations")
