@@ -6,7 +6,7 @@ import numpy as np
 from workers.checkpoints import assert_array, check
 from workers.checkpoints.public.test_07_autograd import grads
 from workers.checkpoints.public.test_12_embeddings import (
-    IMPORT, POSITIONS, RNG, TABLE, X, assert_sinusoidal, with_table)
+    IMPORT, POSITIONS, RNG, TABLE, X, assert_sinusoidal, seeded_table, with_table)
 from workers.checkpoints.public.test_13_attention import literal
 
 
@@ -81,9 +81,8 @@ def test_init_seeded(student, rng):
 @check("embeddings.positional.shapes", "PositionalEncoding adds positions to unbatched (T, dim) "
        "inputs, batches of one and sequences filling max_seq_len", "hidden")
 def test_positional_shapes(student, rng):
-    length, dim = int(rng.integers(2, 9)), int(rng.integers(1, 5))
-    table = rng.normal(size=(length, dim)).astype(np.float32)
-    student.exec(f"{IMPORT}\n{with_table('pe', 'PositionalEncoding', table)}")
+    table = seeded_table(student, rng, "pe", "PositionalEncoding", int(rng.integers(2, 9)))
+    length, dim = table.shape
     for shape, offset in (((length, dim), 0), ((1, 1, dim), length - 1),
                           ((3, length - 1, dim), 1), ((1, length, dim), 0)):
         x = rng.normal(size=shape).astype(np.float32)

@@ -104,6 +104,14 @@ def test_positional_learned(student):
                  what="PositionalEncoding(8, 4)(x, offset=5)")
 
 
+def seeded_table(student, rng, name, cls, rows):
+    """``name = cls(rows, dim)`` in the runner with a random float32 weight (dim 1-4), which
+    is returned."""
+    table = rng.normal(size=(rows, int(rng.integers(1, 5)))).astype(np.float32)
+    student.exec(f"{IMPORT}\n{with_table(name, cls, table)}")
+    return table
+
+
 def id_arrays(rng, vocab):
     """Token ids of shape (), (1,), (1, 1), (3, 1), (1, 4) and (2, 3, 2), repeats included."""
     return [rng.integers(0, vocab, shape) for shape in ((), (1,), (1, 1), (3, 1), (1, 4),
@@ -113,9 +121,9 @@ def id_arrays(rng, vocab):
 @check("embeddings.embedding.id_shapes", "Embedding looks up ids of any shape (a scalar, size-1 "
        "dims, 3-D) and scatters their gradients, repeats adding up", "public")
 def test_embedding_id_shapes(student, rng):
-    vocab, dim = int(rng.integers(1, 6)), int(rng.integers(1, 5))
-    table = rng.normal(size=(vocab, dim)).astype(np.float32)
-    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', table)}weight = emb.weight")
+    table = seeded_table(student, rng, "emb", "Embedding", int(rng.integers(1, 6)))
+    vocab, dim = table.shape
+    student.exec("weight = emb.weight")
     expected_grad = np.zeros((vocab, dim))
     for ids in id_arrays(rng, vocab):
         upstream = rng.normal(size=ids.shape + (dim,))
