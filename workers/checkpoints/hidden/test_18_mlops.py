@@ -168,3 +168,35 @@ def test_drift_options(student, rng):
                      what=f"[PSI, KS, KS critical value] of {what}")
         assert_equal(drifted, bool(expected[0] > threshold or expected[1] > critical),
                      what=f"whether {what} drifted")
+
+
+def odd_state(rng):
+    """Arrays of every numeric kind and awkward shape: 0-d, empty, size-1 dims, Fortran order."""
+    return {"scalar": np.array(rng.normal()), "empty": np.zeros((0, 3), np.float32),
+            "flags": rng.random(5) < 0.5, "counts": rng.integers(-5, 5, (2, 1, 3)),
+            "half": rng.normal(size=4).astype(np.float16),
+            "fortran": np.asfortranarray(rng.normal(size=(3, 2))),
+            "complex": rng.normal(size=2) + 1j * rng.normal(size=2)}
+
+
+@check("mlops.state.dtypes_shapes", "save_state / read_state keep every dtype and shape (0-d, "
+       "empty, bool, int, float16, complex, Fortran order) and refuse a changed one", "hidden")
+def test_state_dtypes_shapes(student, rng):
+    state = odd_state(rng)
+    student.exec(f"{IMPORT}\nfolder = tempfile.mkdtemp()\nbase = os.path.join(folder, 'odd')\n"
+                 "state = {" + ", ".join(f"{name!r}: {literal(a)}.reshape({a.shape})"
+                                         for name, a in state.items())
+                 + "}\nstate['fortran'] = np.asfortranarray(state['fortran'])\n"
+                 "save_state(state, base)\nback = read_state(base)")
+    assert_equal(student.eval("sorted(back)"), sorted(state), what="the names read back")
+    for name, array in state.items():   # complex numbers travel as their (real, imag) parts
+        got = student.eval(f"(lambda a: [str(a.dtype), list(a.shape), a.real.tolist(), "
+                           f"a.imag.tolist() if a.dtype.kind == 'c' else None])(back[{name!r}])")
+        expected = [str(array.dtype), list(array.shape), array.real.tolist(),
+                    array.imag.tolist() if array.dtype.kind == "c" else None]
+        assert_equal(got, expected,
+                     what=f"[dtype, shape, real, imag] of {name!r} after save_state/read_state")
+    student.exec("arrays = dict(np.load(base + '.npz', allow_pickle=False))\n"
+                 "arrays['counts'] = arrays['counts'].astype(np.int32)\n"
+                 "np.savez(base + '.npz', **arrays)")
+    student.raises("read_state(base)", "StateFileError")
