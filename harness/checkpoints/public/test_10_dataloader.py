@@ -226,3 +226,25 @@ def test_cifar_python_batches(student):
     student.exec(f"{IMPORT}\n{WRITE_CIFAR}")
     assert_cifar(student, "load_cifar10(root, 'train')", "train")
     assert_cifar(student, "load_cifar10(root, 'test')", "test")
+
+
+@check("dataloader.batches.sizes", "DataLoader batches exactly for one item, batch_size 1, a "
+       "batch_size dividing the dataset, and three arrays of any shape", "public")
+def test_batches_sizes(student, rng):
+    for n, batch_size, drop_last in ((1, 1, False), (1, 3, False), (6, 1, True), (6, 3, True),
+                                     (int(rng.integers(2, 20)), int(rng.integers(2, 6)),
+                                      bool(rng.integers(2)))):
+        arrays = [rng.normal(size=(n, 2, 3)), rng.integers(0, 9, n), rng.normal(size=(n, 1))]
+        student.exec(f"{IMPORT}\nds = TensorDataset(" + ", ".join(map(literal, arrays)) +
+                     f")\nloader = DataLoader(ds, batch_size={batch_size}, drop_last={drop_last})\n"
+                     "batches = [list(b) for b in loader]")
+        setup = f"{n} items, batch_size={batch_size}, drop_last={drop_last}"
+        count = n // batch_size if drop_last else -(-n // batch_size)
+        assert_equal(student.eval("[len(b) for b in batches]"), [3] * count,
+                     what=f"the number of arrays in each batch ({setup})")
+        assert_equal(student.eval("len(loader)"), count, what=f"len(loader) for {setup}")
+        for k in range(count):
+            rows = slice(k * batch_size, (k + 1) * batch_size)
+            for i, array in enumerate(arrays):
+                assert_array(student.array(f"batches[{k}][{i}]"), array[rows],
+                             what=f"array {i} of batch {k} ({setup})")

@@ -24,16 +24,17 @@ def with_table(name, cls, table):
             f"{name}.weight = Tensor({literal(table)}, requires_grad=True)\n")
 
 
-def assert_sinusoidal(student, length, dim):
+def assert_sinusoidal(student, length, dim, atol=1e-6):
     """sinusoidal_encoding(length, dim) must hold sin(p w_i) in column 2i and cos(p w_i) in
-    column 2i + 1, w_i = 10000^(-2i / dim), as float32."""
+    column 2i + 1, w_i = 10000^(-2i / dim), as float32 (``atol``: angles past ~1000 computed
+    in float32 are only that exact)."""
     angles = np.arange(length)[:, None] * 10000.0 ** (-np.arange(0, dim, 2) / dim)
     table = np.zeros((length, dim))
     table[:, 0::2] = np.sin(angles)
     table[:, 1::2] = np.cos(angles[:, :dim // 2])
     student.exec(IMPORT)
     assert_array(student.array(f"sinusoidal_encoding({length}, {dim})"), table, dtype=np.float32,
-                 rtol=1e-5, atol=1e-6, what=f"sinusoidal_encoding({length}, {dim})")
+                 rtol=1e-5, atol=atol, what=f"sinusoidal_encoding({length}, {dim})")
 
 
 @check("embeddings.embedding.lookup", "Embedding(6, 4)(ids) picks row i of the weight for each "
@@ -101,3 +102,35 @@ def test_positional_learned(student):
                  what="PositionalEncoding(8, 4)(x) for x of shape (2, 3, 4)")
     assert_array(student.array("pe(x, offset=5)"), X + POSITIONS[5:8], rtol=1e-6, atol=1e-6,
                  what="PositionalEncoding(8, 4)(x, offset=5)")
+
+
+def seeded_table(student, rng, name, cls, rows):
+    """``name = cls(rows, dim)`` in the runner with a random float32 weight (dim 1-4), which
+    is returned."""
+    table = rng.normal(size=(rows, int(rng.integers(1, 5)))).astype(np.float32)
+    student.exec(f"{IMPORT}\n{with_table(name, cls, table)}")
+    return table
+
+
+def id_arrays(rng, vocab):
+    """Token ids of shape (), (1,), (1, 1), (3, 1), (1, 4) and (2, 3, 2), repeats included."""
+    return [rng.integers(0, vocab, shape) for shape in ((), (1,), (1, 1), (3, 1), (1, 4),
+                                                         (2, 3, 2))]
+
+
+@check("embeddings.embedding.id_shapes", "Embedding looks up ids of any shape (a scalar, size-1 "
+       "dims, 3-D) and scatters their gradients, repeats adding up", "public")
+def test_embedding_id_shapes(student, rng):
+    table = seeded_table(student, rng, "emb", "Embedding", int(rng.integers(1, 6)))
+    vocab, dim = table.shape
+    student.exec("weight = emb.weight")
+    expected_grad = np.zeros((vocab, dim))
+    for ids in id_arrays(rng, vocab):
+        upstream = rng.normal(size=ids.shape + (dim,))
+        student.exec(f"(emb({literal(ids)}) * Tensor({literal(upstream)})).sum().backward()")
+        np.add.at(expected_grad, ids, upstream)
+        assert_array(student.array(f"emb({literal(ids)})"), table[ids], rtol=0, atol=0,
+                     what=f"Embedding({vocab}, {dim})(ids of shape {ids.shape})")
+        (grad,) = grads(student, "weight")
+        assert_array(grad, expected_grad, rtol=1e-5, atol=1e-6,
+                     what=f"weight.grad accumulated up to ids of shape {ids.shape}")

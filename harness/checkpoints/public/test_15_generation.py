@@ -36,14 +36,14 @@ def sampled_frequencies(student, **options):
     return np.bincount(tokens, minlength=LOGITS.size) / DRAWS
 
 
-def assert_distribution(frequencies, probabilities, what):
+def assert_distribution(frequencies, probabilities, what, draws=DRAWS):
     """Tokens of probability 0 never drawn; the others within 0.03 of their probability."""
     never = (probabilities == 0) & (frequencies > 0)
     if never.any():
         raise AssertionError(f"{what} drew token(s) {np.flatnonzero(never).tolist()}, which "
                              "should never be drawn")
     assert_array(frequencies, probabilities, rtol=0, atol=0.03,
-                 what=f"the frequency of each token over {DRAWS} draws of {what}")
+                 what=f"the frequency of each token over {draws} draws of {what}")
 
 
 @check("generation.sample.temperature", "sample_next draws from softmax(logits / temperature)",

@@ -7,6 +7,7 @@ here; their speed against the reference is graded by the hidden checks.
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs_more import SCRIPTED_CLOCK
 from harness.checkpoints.public.test_13_attention import literal
 
 IMPORT = "from tinytorch.perf import kernels"
@@ -123,3 +124,20 @@ def test_time_kernel_median(student):
     if not 0 <= seconds < 0.012:
         raise AssertionError(f"time_kernel gave {seconds:.4f} s for timed calls of about "
                              "[60, 0, 0, 60, 0] ms; their median is about 0 ms")
+
+
+@check("kernels.time_kernel.scripted", "time_kernel skips the warm-up calls and reports the exact "
+       "median of the timed ones (checked with a scripted clock)", "public")
+def test_time_kernel_scripted(student, rng):
+    student.exec(f"{IMPORT}\n{SCRIPTED_CLOCK}")
+    for warmup, repeats in ((0, 1), (1, 4), (3, 5), (2, 6)):
+        durations = rng.uniform(0.001, 0.1, warmup + repeats).round(6)
+        durations[:warmup] = 5.0   # slow first calls: timing them moves the median
+        student.exec(f"seconds, clock = scripted_timing(kernels, {durations.tolist()!r}, "
+                     f"lambda step: kernels.time_kernel(step, repeats={repeats}, "
+                     f"warmup={warmup}))")
+        what = f"time_kernel(fn, repeats={repeats}, warmup={warmup})"
+        assert_equal(student.eval("clock.calls"), warmup + repeats, what=f"the calls of {what}")
+        assert_array(np.array(student.eval("float(seconds)")),
+                     np.median(durations[warmup:]), rtol=1e-6, atol=1e-9,
+                     what=f"{what} for timed calls of {durations[warmup:].tolist()} s")

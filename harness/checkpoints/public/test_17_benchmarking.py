@@ -92,3 +92,22 @@ def test_benchmark_run(student):
     assert_equal(student.eval("[float(t) for t in r.times]"), [1.0, 2.0, 3.0, 4.0],
                  what="the timings, from a clock that ticks 0, 1, 10, 12, 20, 23, 30, 34")
     assert_equal(student.eval("float(r.median)"), 2.5, what="their median")
+
+
+@check("benchmarking.benchmark.arguments", "Benchmark.run passes positional and keyword "
+       "arguments to every call, names the result, and summarises the scripted timings",
+       "public")
+def test_benchmark_arguments(student, rng):
+    warmup, repeats = (int(v) for v in rng.integers(1, 5, size=2) + [0, 2])
+    durations = rng.uniform(0.001, 0.01, repeats).round(6)
+    ticks = np.cumsum(np.stack([rng.uniform(1, 2, repeats), durations], 1).ravel())
+    student.exec(f"{IMPORT}\nticks = iter({ticks.tolist()!r})\ncalls = []\n"
+                 f"bench = Benchmark(warmup={warmup}, repeats={repeats}, timer=lambda: next(ticks))\n"
+                 "r = bench.run(lambda x, scale=1: calls.append([x, scale]), 7, name='scaled', scale=3)")
+    assert_equal(student.eval("calls"), [[7, 3]] * (warmup + repeats),
+                 what=f"the (x, scale) of each call with warmup={warmup}, repeats={repeats}")
+    assert_equal(student.eval("r.name"), "scaled", what="the result's name")
+    got = student.eval("[list(r.times), r.median, r.q1, r.q3]")
+    assert_array(np.array(got[0], dtype=float), durations, rtol=1e-9, what="the timings")
+    assert_array(np.array(got[1:], dtype=float), np.percentile(durations, [50, 25, 75]),
+                 rtol=1e-9, what="[median, q1, q3] of the timings")

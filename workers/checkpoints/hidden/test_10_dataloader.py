@@ -141,3 +141,41 @@ def test_cifar_image_tarball(student):
                  "    tar.add(os.path.join(root, 'train'), arcname='cifar10/train')\n"
                  "images, labels = load_cifar10(archive, 'train')")
     assert_folder_read(student, "a .tar.gz of cifar10/train/{airplane,cat}/{0,1}.png")
+
+
+@check("dataloader.transforms.crop_offsets", "RandomCrop on non-square images reaches every "
+       "offset from the first to the last window, across both axes", "hidden")
+def test_crop_offsets(student, rng):
+    height, width, size, padding = [(5, 7, 4, 1), (6, 4, 3, 2), (4, 9, 4, 0)][rng.integers(3)]
+    images = rng.uniform(1, 2, (150, 2, height, width))
+    student.exec(f"{IMPORT}\nimages = {literal(images)}\n"
+                 f"crops = RandomCrop({size}, padding={padding})(images, "
+                 f"np.random.default_rng({int(rng.integers(1000))}))")
+    offsets = np.array(assert_crops(student.array("crops"), images, size, padding))
+    for axis, name, extent in ((0, "top", height), (1, "left", width)):
+        last = extent + 2 * padding - size
+        reached = sorted(set(offsets[:, axis].tolist()))
+        if reached != list(range(last + 1)):
+            raise AssertionError(f"over 150 crops of {height} x {width} images, "
+                                 f"RandomCrop({size}, padding={padding}) used the {name} offsets "
+                                 f"{reached}: every offset 0..{last} should occur")
+
+
+@check("dataloader.augment.seeded", "a shuffling loader with random transforms repeats its "
+       "epochs exactly under the same seed, and not under another", "hidden")
+def test_augment_seeded(student, rng):
+    images = rng.uniform(0, 1, (12, 2, 5, 5))
+    seeds = [int(s) for s in rng.choice(10**6, size=2, replace=False)]
+    student.exec(f"{IMPORT}\nds = TensorDataset({literal(images)}, np.arange(12))\n"
+                 "def epochs(seed):\n"
+                 "    augment = Compose([RandomCrop(4, padding=1), RandomHorizontalFlip(0.5)])\n"
+                 "    loader = DataLoader(ds, batch_size=5, shuffle=True, seed=seed, "
+                 "transform=augment)\n"
+                 "    return [[list(b) for b in loader] for _ in range(2)]")
+    first, again, other = (student.eval(f"epochs({seed})") for seed in (seeds[0], *seeds))
+    for number, (a, b) in enumerate(zip(first, again)):
+        for k, (x, y) in enumerate(zip(a, b)):
+            assert_array(y[0], x[0], rtol=0, atol=0, what=f"the inputs of batch {k} of epoch "
+                         f"{number + 1} from a second loader with seed={seeds[0]}")
+    if all(np.array_equal(x[0], y[0]) for a, b in zip(first, other) for x, y in zip(a, b)):
+        raise AssertionError(f"seeds {seeds[0]} and {seeds[1]} gave the same augmented batches")

@@ -2,6 +2,7 @@
 input, retraining, Unicode, id arrays, and BPE training time against the reference."""
 
 import re
+from collections import Counter
 
 import numpy as np
 
@@ -86,3 +87,88 @@ def test_bpe_speed(student, reference):
     assert ratio <= SPEED_BOUND, (f"BPE training took {ratio:.1f}x the reference's time (at "
                                   f"most {SPEED_BOUND:.0f}x passes): update the pair counts "
                                   "of the words a merge touches instead of recounting them all")
+
+
+WORDS = re.compile(r" ?\S+|\s+")   # a word with its leading space, or a run of whitespace
+
+
+def merge_pieces(pieces, pair):
+    """``pieces`` with every non-overlapping ``pair`` (left to right) joined into one."""
+    out, i = [], 0
+    while i < len(pieces):
+        if i + 1 < len(pieces) and (pieces[i], pieces[i + 1]) == pair:
+            out.append(pieces[i] + pieces[i + 1])
+            i += 2
+        else:
+            out.append(pieces[i])
+            i += 1
+    return out
+
+
+def replay_training(corpus, learned, room_left):
+    """The pairs behind ``learned`` (the tokens beyond the characters, in id order), each
+    checked to be a most frequent pair of the corpus's words at its step (ties either way);
+    with ``room_left`` no pair may still occur twice at the end."""
+    counts = Counter(WORDS.findall(corpus))
+    words = {word: list(word) for word in counts}
+    merges = []
+    for step, token in enumerate(learned + ([None] if room_left else [])):
+        pairs = Counter()
+        for word, pieces in words.items():
+            for pair in zip(pieces, pieces[1:]):
+                pairs[pair] += counts[word]
+        best = max(pairs.values(), default=0)
+        if token is None:
+            if best >= 2:
+                raise AssertionError(f"training stopped after {step} merges below vocab_size "
+                                     f"although {pairs.most_common(1)[0][0]} still occurs {best} "
+                                     "times")
+            break
+        frequent = [pair for pair, count in pairs.items() if count == best]
+        matching = [pair for pair in frequent if "".join(pair) == token]
+        if best < 2 or not matching:
+            raise AssertionError(f"merge {step + 1} learned {token!r}, but the most frequent pair "
+                                 f"then ({best} times) is one of {frequent[:5]}: each merge must "
+                                 "join the most frequent adjacent pair within words")
+        merges.append(matching[0])
+        words = {word: merge_pieces(pieces, matching[0]) for word, pieces in words.items()}
+    return merges
+
+
+def encode_pieces(text, merges, alphabet):
+    """The token strings BPE gives ``text``: per word, the earliest-learned merge first."""
+    rank = {pair: r for r, pair in enumerate(merges)}
+    pieces_of_text = []
+    for word in WORDS.findall(text):
+        pieces = [ch if ch in alphabet else UNKNOWN for ch in word]
+        while True:
+            ranked = [rank[pair] for pair in zip(pieces, pieces[1:]) if pair in rank]
+            if not ranked:
+                break
+            pieces = merge_pieces(pieces, merges[min(ranked)])
+        pieces_of_text += pieces
+    return pieces_of_text
+
+
+@check("tokenization.bpe.greedy_merges", "every BPE merge joins a most frequent pair at its "
+       "step, training stops only when no pair repeats, and encode applies merges in the "
+       "order learned", "hidden")
+def test_bpe_greedy_merges(student, rng):
+    for words, extra in ((500, 60), (40, 400)):
+        corpus = generated_corpus(words, seed=int(rng.integers(10**6)))
+        text = generated_corpus(60, seed=int(rng.integers(10**6))) + " zq"
+        alphabet = set(corpus)
+        size = len(alphabet) + 1 + extra
+        student.exec(f"{IMPORT}\nbpe = BPETokenizer({size}).train({corpus!r})")
+        tokens = vocabulary(student, "bpe")
+        learned = tokens[len(alphabet) + 1:]   # the characters come first, after the unknown
+        merges = replay_training(corpus, learned, room_left=len(tokens) < size)
+        got = student.eval(f"[bpe.decode([i]) for i in bpe.encode({text!r})]")
+        expected = encode_pieces(text, merges, alphabet)
+        if got != expected:
+            first = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b),
+                         min(len(got), len(expected)))
+            raise AssertionError(f"BPETokenizer({size}).encode split a text into "
+                                 f"{got[max(first - 3, 0):first + 5]} from token {first} on; "
+                                 f"applying the merges in the order learned gives "
+                                 f"{expected[max(first - 3, 0):first + 5]}")

@@ -6,7 +6,7 @@ import numpy as np
 from harness.checkpoints import assert_array, check
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_12_embeddings import (
-    IMPORT, POSITIONS, RNG, TABLE, X, assert_sinusoidal, with_table)
+    IMPORT, POSITIONS, RNG, TABLE, X, assert_sinusoidal, seeded_table, with_table)
 from harness.checkpoints.public.test_13_attention import literal
 
 
@@ -60,3 +60,42 @@ def test_positional_too_long(student):
        "last column is a sine", "hidden")
 def test_sinusoidal_odd_dim(student):
     assert_sinusoidal(student, 7, 5)
+
+
+@check("embeddings.init.seeded", "Embedding and PositionalEncoding built with the same rng seed "
+       "have the same weights; another seed gives others", "hidden")
+def test_init_seeded(student, rng):
+    seeds = [int(s) for s in rng.choice(10**6, size=2, replace=False)]
+    student.exec(f"{IMPORT}\ndef tables(cls, seed):\n"
+                 "    return cls(50, 6, rng=np.random.default_rng(seed)).weight")
+    for cls in ("Embedding", "PositionalEncoding"):
+        first, again, other = (student.array(f"tables({cls}, {seed})")
+                               for seed in (seeds[0], seeds[0], seeds[1]))
+        assert_array(again, first, rtol=0, atol=0,
+                     what=f"the weight of a second {cls}(50, 6, rng=default_rng({seeds[0]}))")
+        if np.array_equal(first, other):
+            raise AssertionError(f"{cls}(50, 6) gave the same weight for the rng seeds "
+                                 f"{seeds[0]} and {seeds[1]}: draw it from the rng passed in")
+
+
+@check("embeddings.positional.shapes", "PositionalEncoding adds positions to unbatched (T, dim) "
+       "inputs, batches of one and sequences filling max_seq_len", "hidden")
+def test_positional_shapes(student, rng):
+    table = seeded_table(student, rng, "pe", "PositionalEncoding", int(rng.integers(2, 9)))
+    length, dim = table.shape
+    for shape, offset in (((length, dim), 0), ((1, 1, dim), length - 1),
+                          ((3, length - 1, dim), 1), ((1, length, dim), 0)):
+        x = rng.normal(size=shape).astype(np.float32)
+        steps = shape[-2]
+        assert_array(student.array(f"pe(Tensor({literal(x)}), offset={offset})"),
+                     x + table[offset:offset + steps], rtol=1e-6, atol=1e-6,
+                     what=f"PositionalEncoding({length}, {dim})(x of shape {shape}, "
+                     f"offset={offset})")
+
+
+@check("embeddings.sinusoidal.sizes", "sinusoidal_encoding is exact for one position or "
+       "column, 2 columns, odd sizes and positions past 1000", "hidden")
+def test_sinusoidal_sizes(student, rng):
+    for length, dim in ((1, 1), (3, 2), (int(rng.integers(1, 40)), int(rng.integers(1, 12)) * 2 + 1)):
+        assert_sinusoidal(student, length, dim)
+    assert_sinusoidal(student, 1200, int(rng.integers(2, 9)), atol=2e-4)

@@ -7,6 +7,7 @@ suite, computed here in float64.
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.inputs_more import LIST_CACHE
 from harness.checkpoints.public.test_07_autograd import numeric_grad
 from harness.checkpoints.public.test_13_attention import (IMPORT, attention, build_mha, literal,
                                                            multi_head, random_projections)
@@ -115,3 +116,52 @@ def test_mha_gradients(student):
     assert_gradients(student, lambda x: float((multi_head(x, weights, 2, mask) * upstream).sum()),
                      {"x": x}, "sum(MultiHeadAttention(8, 2)(x, causal mask) * G)", rtol=1e-3,
                      atol=1e-5)
+
+
+def sdpa_cases(rng):
+    """(q, k, v, mask): one query or one key, d != dv, leading dims of size 1 or broadcast
+    between Q and K/V, masks broadcast on leading and query axes, and scores up to ~1e3."""
+    def normal(*shape, scale=1.0):
+        return rng.normal(0, scale, shape)
+
+    keep = rng.random((3, 1, 5)) < 0.7
+    keep[:, :, 0] = True
+    return [(normal(1, 4), normal(6, 4), normal(6, 2), None),
+            (normal(2, 5, 3), normal(2, 1, 3), normal(2, 1, 7), None),
+            (normal(3, 4, 2), normal(1, 5, 2), normal(1, 5, 3), keep),
+            (normal(2, 1, 3, 4), normal(2, 3, 3, 4), normal(2, 3, 3, 1),
+             np.tril(np.ones((3, 3), bool))),
+            (normal(2, 3, 6, scale=40.0), normal(2, 4, 6, scale=40.0), normal(2, 4, 5),
+             np.tril(np.ones((3, 4), bool), k=1))]
+
+
+@check("attention.sdpa.shapes", "attention is exact for one query or key, d != dv, leading "
+       "dims broadcast between Q and K/V, broadcast masks and scores up to ~1000", "hidden")
+def test_sdpa_shapes(student, rng):
+    student.exec(IMPORT)
+    for q, k, v, mask in sdpa_cases(rng):
+        student.exec(f"out, w = scaled_dot_product_attention(Tensor({literal(q)}, dtype=np.float64),"
+                     f" Tensor({literal(k)}, dtype=np.float64), Tensor({literal(v)}, "
+                     "dtype=np.float64)" + (f", mask={literal(mask)})" if mask is not None else ")"))
+        out, weights = attention(q, k, v, mask)
+        what = (f"attention(Q {q.shape}, K {k.shape}, V {v.shape}"
+                + (f", mask {mask.shape})" if mask is not None else ")")
+                + f" with scores up to {np.abs(q @ np.swapaxes(k, -1, -2)).max() / np.sqrt(q.shape[-1]):.0f}")
+        assert_array(student.array("w"), weights, rtol=1e-5, atol=1e-7, what=f"the weights of {what}")
+        assert_array(student.array("out"), out, rtol=1e-5, atol=1e-7, what=f"the output of {what}")
+
+
+@check("attention.mha.cached_steps", "MultiHeadAttention fed in chunks through a key/value cache "
+       "(with causal_mask(new, total)) gives the outputs of one causal pass", "hidden")
+def test_mha_cached_steps(student, rng):
+    weights = random_projections(int(rng.integers(1000)))
+    x = rng.normal(size=(2, 6, 8)).astype(np.float32)
+    build_mha(student, weights, 2)
+    student.exec(f"{LIST_CACHE}x = Tensor({literal(x)})\ncache = ListCache(1).layer(0)\n"
+                 "chunks = [mha(x[:, 0:3], mask=causal_mask(3), cache=cache),\n"
+                 "          mha(x[:, 3:5], mask=causal_mask(2, 5), cache=cache),\n"
+                 "          mha(x[:, 5:6], cache=cache)]")
+    expected = multi_head(x.astype(np.float64), weights, 2, np.tril(np.ones((6, 6), bool)))
+    for number, (a, b) in enumerate(((0, 3), (3, 5), (5, 6))):
+        assert_array(student.array(f"chunks[{number}]"), expected[:, a:b], rtol=1e-4, atol=1e-5,
+                     what=f"the outputs of positions {a}-{b - 1} fed after {a} cached positions")

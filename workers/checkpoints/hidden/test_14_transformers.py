@@ -4,9 +4,10 @@ import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
 from workers.checkpoints.hidden.test_13_attention import assert_gradients, assert_no_peeking
+from harness.checkpoints.inputs_more import LIST_CACHE
 from harness.checkpoints.public.test_13_attention import assign, literal
-from harness.checkpoints.public.test_14_transformers import (IMPORT, layer_norm, prefixed,
-                                                              random_gpt)
+from harness.checkpoints.public.test_14_transformers import (IMPORT, block, gpt, layer_norm,
+                                                              prefixed, random_block, random_gpt)
 
 
 @check("transformers.layer_norm.gradients", "gradients of layer_norm w.r.t. x, gamma and beta "
@@ -65,3 +66,73 @@ def test_gpt_backward(student):
     if not student.eval("all(bool(np.any(p.grad != 0)) for p in params if p.ndim == 2 "
                         "and p is not model.token_embedding.weight)"):
         raise AssertionError("a weight matrix got an all-zero gradient")
+
+
+@check("transformers.gpt.cached_steps", "GPT fed a sequence in chunks through a key/value cache "
+       "(positions continuing after the cached tokens) gives the logits of the full sequence",
+       "hidden")
+def test_gpt_cached_steps(student, rng):
+    params = random_gpt(int(rng.integers(1000)), vocab=13, dim=8, layers=2, max_len=8)
+    ids = rng.integers(0, 13, (2, 8))
+    student.exec(f"{IMPORT}\n{LIST_CACHE}model = GPT(13, 8, 2, 2, 8)")
+    assign(student, prefixed("model", params))
+    student.exec(f"ids = {literal(ids)}\ncache = ListCache(2)\n"
+                 "chunks = [model(ids[:, a:b], cache=cache) for a, b in "
+                 "((0, 3), (3, 5), (5, 6), (6, 8))]")
+    expected = gpt(ids, {p: v.astype(np.float64) for p, v in params.items()}, 2)
+    for number, (a, b) in enumerate(((0, 3), (3, 5), (5, 6), (6, 8))):
+        assert_array(student.array(f"chunks[{number}]"), expected[:, a:b], rtol=1e-4, atol=1e-4,
+                     what=f"the logits of tokens {a}-{b - 1} fed after {a} cached tokens")
+
+
+def tiny_variance_rows(rng):
+    """(..., 6) float64 rows: spreads from 1e-6 (below eps) to 1e3, offsets up to +-1e3,
+    with size-1 leading dims."""
+    spreads = np.array([1e-6, 1e-4, 1e-2, 1.0, 1e3])[:, None]
+    offsets = rng.uniform(-1e3, 1e3, (5, 1))
+    return [(offsets + spreads * rng.normal(size=(5, 6))).reshape(shape)
+            for shape in ((5, 6), (5, 1, 6), (1, 5, 6))]
+
+
+@check("transformers.layer_norm.tiny_variance", "layer_norm is exact for rows whose variance "
+       "is far below or above eps, around offsets up to 1e3", "hidden")
+def test_layer_norm_tiny_variance(student, rng):
+    gamma, beta = rng.normal(size=6), rng.normal(size=6)
+    student.exec(f"{IMPORT}\ngamma, beta = Tensor({literal(gamma)}, dtype=np.float64), "
+                 f"Tensor({literal(beta)}, dtype=np.float64)")
+    for x in tiny_variance_rows(rng):
+        assert_array(student.array(f"layer_norm(Tensor({literal(x)}, dtype=np.float64), "
+                                   "gamma, beta)"),
+                     layer_norm(x, gamma, beta), dtype=np.float64, rtol=1e-5, atol=1e-5,
+                     what=f"layer_norm of float64 rows of shape {x.shape} with standard "
+                     "deviations 1e-6, 1e-4, 1e-2, 1 and 1e3")
+
+
+@check("transformers.options", "layer_norm honours eps, MLP its hidden_dim, TransformerBlock its "
+       "mlp_ratio, and dropout is off in eval mode", "hidden")
+def test_options(student, rng):
+    x, gamma, beta = rng.normal(0, 0.3, (2, 3, 8)), rng.normal(size=8), rng.normal(size=8)
+    eps = float(rng.choice([0.1, 0.5, 2.0]))
+    student.exec(f"{IMPORT}\ny = layer_norm(Tensor({literal(x)}, dtype=np.float64), "
+                 f"Tensor({literal(gamma)}), Tensor({literal(beta)}), eps={eps})")
+    assert_array(student.array("y"), layer_norm(x, gamma, beta, eps), rtol=1e-5, atol=1e-6,
+                 what=f"layer_norm(x, gamma, beta, eps={eps}) for x of spread 0.3")
+    student.exec("mlp = MLP(4, hidden_dim=6)")
+    assert_equal(student.eval("[list(p.shape) for p in mlp.parameters()]"),
+                 [[4, 6], [6], [6, 4], [4]], what="the parameter shapes of MLP(4, hidden_dim=6)")
+    params = random_block(int(rng.integers(1000)))
+    params.update({"mlp.fc1.weight": params["mlp.fc1.weight"][:, :16],
+                   "mlp.fc1.bias": params["mlp.fc1.bias"][:16],
+                   "mlp.fc2.weight": params["mlp.fc2.weight"][:16]})
+    x = rng.normal(size=(2, 4, 8)).astype(np.float32)
+    student.exec("blk = TransformerBlock(8, 2, mlp_ratio=2, dropout=0.5)\nblk.eval()")
+    assign(student, prefixed("blk", params))
+    student.exec(f"x = Tensor({literal(x)})\nevaluated = blk(x)\nblk.train()\n"
+                 "trained = [blk(x) for _ in range(2)]")
+    assert_array(student.array("evaluated"),
+                 block(x.astype(np.float64), {p: v.astype(np.float64) for p, v in params.items()}),
+                 rtol=1e-4, atol=1e-4,
+                 what="TransformerBlock(8, 2, mlp_ratio=2, dropout=0.5) in eval mode")
+    if np.allclose(student.array("trained[0]"), student.array("trained[1]")):
+        raise AssertionError("TransformerBlock(..., dropout=0.5) in training mode gave the same "
+                             "output twice: dropout should drop random activations")

@@ -2,9 +2,12 @@
 
 import numpy as np
 
-from harness.checkpoints import assert_array, check, ratio_to_reference
+from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
+from harness.checkpoints.inputs_more import extreme_rows
 from harness.checkpoints.public.test_13_attention import literal
-from harness.checkpoints.public.test_15_generation import IMPORT, build_gpt
+from harness.checkpoints.public.test_15_generation import (IMPORT, assert_distribution,
+                                                           build_gpt)
+from harness.checkpoints.public.test_16_kernels import softmax
 
 # Long enough that recomputing the sequence dominates (at 40 tokens of width 64, Python
 # overhead did and the reference's speedup fell to 1.5x); the reference gets about 3x here.
@@ -56,3 +59,100 @@ def test_kv_cache_batch(student):
     alone = [student.array(f"np.asarray(generate(model, {literal(p)}, 4, temperature=0))")
              for p in prompts]
     assert_array(together, np.stack(alone), what="a batch of 3 prompts, cached, greedy")
+
+
+def row_frequencies(tokens, rows, vocab):
+    """Token frequencies of each of ``rows`` logit rows repeated down a batch (row i at i, i +
+    rows, ...)."""
+    tokens = np.asarray(tokens).reshape(-1, rows)
+    return np.stack([np.bincount(tokens[:, r], minlength=vocab) / len(tokens)
+                     for r in range(rows)])
+
+
+def kept(logits, top_k=None, top_p=None):
+    """The sampling distribution of each row after top_k / top_p, computed here."""
+    probs = softmax(np.asarray(logits, dtype=np.float64))
+    if top_k is not None:
+        kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
+        probs = np.where(logits < kth, 0.0, probs)
+    if top_p is not None:
+        order = np.argsort(-probs, axis=-1, kind="stable")
+        ranked = np.take_along_axis(probs / probs.sum(-1, keepdims=True), order, axis=-1)
+        drop = np.zeros(probs.shape, bool)
+        np.put_along_axis(drop, order, np.cumsum(ranked, axis=-1) - ranked >= top_p, axis=-1)
+        probs = np.where(drop, 0.0, probs)
+    return probs / probs.sum(-1, keepdims=True)
+
+
+def assert_rows_sampled(student, logits, what, copies=10000, **options):
+    """sample_next over ``copies`` copies of each row of ``logits``: each row's frequencies
+    must follow its own distribution (after the options)."""
+    args = "".join(f", {name}={value!r}" for name, value in options.items())
+    tokens = student.array(f"np.asarray(sample_next(np.tile({literal(logits)}, ({copies}, 1)), "
+                           f"np.random.default_rng(7){args}))")
+    expected = kept(np.asarray(logits) / options.get("temperature", 1.0),
+                    options.get("top_k"), options.get("top_p"))
+    for r, (got, want) in enumerate(zip(row_frequencies(tokens, len(logits), logits.shape[1]),
+                                        expected)):
+        assert_distribution(got, want, f"{what}, row {r} ({logits[r].round(1).tolist()})",
+                            copies)
+
+
+@check("generation.sample.row_thresholds", "sample_next applies top_k and top_p to each row "
+       "of a batch with that row's own threshold", "hidden")
+def test_sample_row_thresholds(student, rng):
+    logits = np.stack([rng.permutation([4.0, 3.0, 2.5, 0.0, -1.0]) + rng.normal(0, 0.2, 5)
+                       for _ in range(3)])
+    logits[1] -= 6.0    # a row far below the others: one threshold for all would empty it
+    student.exec(IMPORT)
+    assert_rows_sampled(student, logits, "sample_next(top_k=2)", temperature=1.0, top_k=2)
+    assert_rows_sampled(student, logits, "sample_next(top_p=0.8)", temperature=1.5, top_p=0.8)
+
+
+@check("generation.sample.extreme_logits", "sample_next stays exact for logits up to +-1000 "
+       "and low temperatures (no overflow, no NaN)", "hidden")
+def test_sample_extreme_logits(student, rng):
+    logits = extreme_rows(rng, 4, 5)
+    student.exec(IMPORT)
+    for temperature in (1.0, 0.25):
+        assert_rows_sampled(student, logits, f"sample_next(temperature={temperature})",
+                            temperature=temperature)
+
+
+FIXED_MODEL = """class FixedLogits:
+    '''A stand-in model whose next-token logits are always the same row.'''
+    max_seq_len, training = 64, True
+    def __init__(self, logits):
+        self.logits = np.asarray(logits)
+    def eval(self):
+        self.training = False
+        return self
+    def train(self, mode=True):
+        self.training = mode
+        return self
+    def __call__(self, ids, cache=None):
+        ids = np.asarray(getattr(ids, 'data', ids))
+        return Tensor(np.broadcast_to(self.logits, ids.shape + self.logits.shape).copy())
+"""
+
+
+@check("generation.generate.sampling_options", "generate passes temperature, top_k and top_p "
+       "on to sampling and draws every step afresh from its seeded generator", "hidden")
+def test_generate_sampling_options(student, rng):
+    logits = rng.permutation([2.0, 1.2, 0.9, 0.0, -0.5, -2.0]) + rng.normal(0, 0.1, 6)
+    student.exec(f"{IMPORT}\n{FIXED_MODEL}model = FixedLogits({literal(logits)})\n"
+                 "prompt = np.zeros((4000, 1), dtype=np.int64)")
+    for options in ({"temperature": 1.5, "top_k": 3}, {"temperature": 0.7, "top_p": 0.75}):
+        args = "".join(f", {name}={value!r}" for name, value in options.items())
+        call = f"generate(model, prompt, 3{args}, seed={int(rng.integers(1000))}, use_cache=False)"
+        new = student.array(f"np.asarray({call})")[:, 1:]
+        expected = kept(logits[None] / options["temperature"], options.get("top_k"),
+                        options.get("top_p"))[0]
+        assert_distribution(np.bincount(new.ravel(), minlength=6) / new.size, expected,
+                            f"generate(...{args})", new.size)
+        repeats = np.mean(np.all(new == new[:, :1], axis=1))
+        if repeats > (expected ** 3).sum() + 0.15:
+            raise AssertionError(f"{repeats:.0%} of the rows of {call} repeat one token 3 "
+                                 f"times (about {(expected ** 3).sum():.0%} expected): each step "
+                                 "should draw new random numbers from the one seeded generator")
+    assert_equal(student.eval("model.training"), True, what="model.training after generate")

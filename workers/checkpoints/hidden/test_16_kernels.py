@@ -4,6 +4,7 @@ and the shapes the public checks do not try."""
 import numpy as np
 
 from harness.checkpoints import assert_array, check, ratio_to_reference
+from harness.checkpoints.inputs_more import extreme_rows
 from harness.checkpoints.perf import peak_ratio_to_reference
 from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_16_kernels import IMPORT, conv2d, softmax
@@ -78,3 +79,64 @@ def test_softmax_rows_3d(student):
         assert_array(student.array(f"kernels.{name}({literal(x)})"),
                      softmax(x.astype(np.float64)), dtype=np.float32, rtol=1e-4, atol=1e-6,
                      what=f"kernels.{name}(x) for x of shape (2, 3, 7)")
+
+
+def matmul_cases(rng):
+    """(a, b, tile) covering 1 x 1, row and column vectors, tall and wide, inner sizes one
+    past a tile, and tiles of 1, of the whole matrix and larger."""
+    shapes = [(1, 1, 1, 1), (1, 4, 3, 2), (6, 1, 5, 4), (9, 2, 3, 2), (2, 9, 3, 4),
+              (5, 4, 7, 3), (8, 8, 8, 8), (3, 5, 4, 64)]
+    shapes.append((*rng.integers(1, 12, size=3), int(rng.integers(1, 6))))
+    return [(rng.normal(size=(m, k)), rng.normal(size=(k, n)), int(tile))
+            for m, k, n, tile in shapes]
+
+
+@check("kernels.matmul.shapes", "the three matmul kernels agree with a @ b for vectors, tall, "
+       "wide and 1 x 1 matrices, and any tile size", "hidden")
+def test_matmul_shapes(student, rng):
+    student.exec(IMPORT)
+    for a, b, tile in matmul_cases(rng):
+        calls = {"matmul_loops": "", "matmul_numpy": "", "matmul_blocked": f", tile={tile}"}
+        for name, extra in calls.items():
+            assert_array(student.array(f"kernels.{name}({literal(a)}, {literal(b)}{extra})"),
+                         a @ b, dtype=np.float64, rtol=1e-10, atol=1e-12,
+                         what=f"kernels.{name}(a {a.shape}, b {b.shape}{extra})")
+
+
+def conv_cases(rng):
+    """(x, w, bias, stride, padding): single image/channel/filter, non-square images and
+    kernels, strides 1-3 that do not divide the size, padding 0-2."""
+    cases = [((1, 1, 4, 4), (1, 1, 1, 1), 1, 0), ((1, 2, 5, 8), (3, 2, 3, 1), 3, 2),
+             ((2, 1, 9, 6), (2, 1, 2, 4), 2, 1), ((3, 3, 6, 7), (1, 3, 3, 3), 1, 2)]
+    n, c, f = (int(v) for v in rng.integers(1, 4, size=3))
+    kh, kw, stride, padding = (int(v) for v in rng.integers(1, 4, size=4))
+    cases.append(((n, c, kh + int(rng.integers(0, 6)), kw + int(rng.integers(0, 6))),
+                  (f, c, kh, kw), stride, padding - 1))
+    return [(rng.normal(size=xs), rng.normal(size=ws), rng.normal(size=ws[0]), s, p)
+            for xs, ws, s, p in cases]
+
+
+@check("kernels.conv2d.shapes", "the three conv2d kernels match the definition for single "
+       "images and channels, non-square kernels, strides 1-3 and padding 0-2", "hidden")
+def test_conv2d_shapes(student, rng):
+    student.exec(IMPORT)
+    for x, w, bias, stride, padding in conv_cases(rng):
+        for name in ("conv2d_loops", "conv2d_im2col", "conv2d_strided"):
+            call = (f"kernels.{name}({literal(x)}, {literal(w)}, {literal(bias)}, "
+                    f"stride={stride}, padding={padding})")
+            assert_array(student.array(call), conv2d(x, w, bias, stride, padding), rtol=1e-9,
+                         atol=1e-9, what=f"kernels.{name}(x {x.shape}, w {w.shape}, bias, "
+                         f"stride={stride}, padding={padding})")
+
+
+@check("kernels.softmax.extreme", "the three softmax kernels stay exact for values up to "
+       "+-1000, ties, constant rows and single-element rows", "hidden")
+def test_softmax_extreme(student, rng):
+    student.exec(IMPORT)
+    for x in (extreme_rows(rng, 5, 6), extreme_rows(rng, 4, 3).reshape(2, 2, 3),
+              rng.normal(0, 500, (3, 1)), rng.normal(0, 500, 7)):
+        for name in ("softmax_loops", "softmax_unfused", "softmax_fused"):
+            assert_array(student.array(f"kernels.{name}({literal(x)})"), softmax(x),
+                         dtype=np.float64, rtol=1e-9, atol=1e-12,
+                         what=f"kernels.{name}(x) for x of shape {x.shape} with values up to "
+                         f"{np.abs(x).max():.0f}")

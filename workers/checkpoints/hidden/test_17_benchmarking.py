@@ -1,9 +1,11 @@
 """Module 17 - Benchmarking: hidden checks (graders only): the Profiler's counts on real
 models against the hand formulas, the bootstrap interval and real timings."""
 
+import math
+
 import numpy as np
 
-from harness.checkpoints import assert_equal, check
+from harness.checkpoints import assert_array, assert_equal, check
 from harness.checkpoints.public.test_17_benchmarking import (IMPORT, attention_flops,
                                                               conv2d_flops, linear_flops)
 
@@ -73,3 +75,78 @@ def test_benchmark_real_timer(student):
     median = student.eval("float(r.median)")
     if not 0.009 <= median <= 0.06:
         raise AssertionError(f"time.sleep(0.01) measured {median * 1e3:.1f} ms")
+
+
+SAMPLES = 15          # odd: every bootstrap median is one of the timings
+RESAMPLES = 20000     # empirical CDF within ~0.002 of the exact one
+
+
+def median_cdf(samples=SAMPLES):
+    """P(bootstrap median <= k-th smallest timing), k = 1..samples: at least (samples + 1) / 2
+    of the draws must fall among the k smallest, a binomial tail (exact, value-free)."""
+    need = (samples + 1) // 2
+    return [sum(math.comb(samples, j) * (k / samples) ** j * (1 - k / samples) ** (samples - j)
+                for j in range(need, samples + 1)) for k in range(1, samples + 1)]
+
+
+def interval_ranks(confidence, margin=0.01):
+    """0-based ranks of the timings the percentile interval lands on, or None when a tail is
+    within ``margin`` of a jump of the exact CDF (then sampling noise could move it)."""
+    tail, cdf = (1 - confidence) / 2, median_cdf()
+    if min(abs(c - q) for c in cdf for q in (tail, 1 - tail)) < margin:
+        return None
+    return [next(k for k, c in enumerate(cdf) if c > q) for q in (tail, 1 - tail)]
+
+
+CONFIDENCES = [c for c in (0.95, 0.9, 0.85, 0.8, 0.75, 0.7, 0.6, 0.5) if interval_ranks(c)]
+
+
+@check("benchmarking.summarize.exact_interval", "summarize_times gives the exact quartiles of "
+       "any timings and the percentile-bootstrap interval of their median", "hidden")
+def test_summarize_exact_interval(student, rng):
+    student.exec(IMPORT)
+    for size in (4, 10):   # even counts: the quartiles interpolate
+        times = rng.gamma(2.0, 0.002, size).round(7)
+        got = student.eval(f"(lambda r: [r.q1, r.median, r.q3])(summarize_times({times.tolist()!r}))")
+        assert_array(np.array(got, dtype=float), np.percentile(times, [25, 50, 75]), rtol=1e-9,
+                     what=f"[q1, median, q3] of {size} timings {times.tolist()}")
+    times = np.sort(rng.permutation(rng.gamma(2.0, 0.002, SAMPLES).round(7)))
+    for confidence in rng.choice(CONFIDENCES, size=2, replace=False):
+        shuffled = rng.permutation(times).tolist()
+        got = student.eval(f"(lambda r: [r.ci_low, r.ci_high])(summarize_times({shuffled!r}, "
+                           f"confidence={confidence}, resamples={RESAMPLES}, "
+                           f"seed={int(rng.integers(1000))}))")
+        low, high = interval_ranks(confidence)
+        assert_array(np.array(got, dtype=float), times[[low, high]], rtol=1e-9,
+                     what=f"the {confidence:.0%} interval of the median of {SAMPLES} timings "
+                     f"{shuffled} ({RESAMPLES} resamples: the exact bootstrap puts it at the "
+                     f"{low + 1}th and {high + 1}th smallest)")
+
+
+@check("benchmarking.summarize.seeded", "the bootstrap interval depends on the seed only: the "
+       "same seed repeats it, other seeds move it", "hidden")
+def test_summarize_seeded(student, rng):
+    times = rng.gamma(2.0, 0.002, 9).round(7).tolist()
+    student.exec(f"{IMPORT}\ndef interval(seed):\n"
+                 f"    r = summarize_times({times!r}, resamples=15, seed=seed)\n"
+                 "    return [float(r.ci_low), float(r.ci_high)]")
+    seeds = rng.choice(10**6, size=6, replace=False).tolist()
+    intervals = [student.eval(f"interval({seed})") for seed in seeds]
+    assert_equal(student.eval(f"interval({seeds[0]})"), intervals[0],
+                 what=f"a second interval with seed={seeds[0]} (15 resamples)")
+    if all(i == intervals[0] for i in intervals):
+        raise AssertionError(f"seeds {seeds} all gave the interval {intervals[0]} from 15 "
+                             "resamples: the bootstrap should draw from a generator seeded by seed")
+
+
+@check("benchmarking.count_parameters.buffers", "count_parameters counts BatchNorm's weight and "
+       "bias but not its running statistics (buffers)", "hidden")
+def test_count_parameters_buffers(student):
+    student.exec(f"{IMPORT}\nfrom tinytorch.core.spatial import Conv2d, BatchNorm2d\n"
+                 "from tinytorch.core.layers import Flatten\n"
+                 "model = Sequential(Conv2d(3, 4, 3), BatchNorm2d(4), ReLU(), Flatten(), "
+                 "Linear(16, 5))")
+    assert_equal(student.eval("int(count_parameters(model))"),
+                 4 * 27 + 4 + 4 + 4 + 16 * 5 + 5,
+                 what="count_parameters(Conv2d(3, 4, 3), BatchNorm2d(4), ReLU, Flatten, "
+                 "Linear(16, 5))")

@@ -104,3 +104,99 @@ def test_drift_stable(student):
     assert_array(np.array(student.eval("[float(f.ks) for f in report.features]")),
                  [ks(reference[:, i], live[:, i]) for i in range(2)], rtol=1e-9,
                  what="the KS statistic of each feature")
+
+
+def psi_cases(rng):
+    """(reference, live, bins, floor): live batches that leave bins empty (all in one tail,
+    a single value), references with ties (fewer distinct edges), non-default floors."""
+    reference = rng.normal(size=400)
+    ties = rng.integers(0, 4, 300).astype(float)
+    return [(reference, reference.max() + rng.uniform(1, 5, 50), 10, 1e-4),
+            (reference, rng.normal(-3, 0.1, 80), 5, 1e-3),
+            (reference, np.array([reference.min() - 1.0]), 20, 1e-4),
+            (ties, rng.integers(2, 6, 200).astype(float), 10, 1e-2),
+            (reference, rng.normal(0.2, 1.1, 300), int(rng.integers(2, 30)), 1e-4)]
+
+
+@check("mlops.psi.empty_bins", "PSI stays finite and exact when the live batch leaves bins "
+       "empty, with ties in the reference and any bins or floor", "hidden")
+def test_psi_empty_bins(student, rng):
+    student.exec(IMPORT)
+    for reference, live, bins, floor in psi_cases(rng):
+        expr = (f"population_stability_index({literal(reference)}, {literal(live)}, "
+                f"bins={bins}, floor={floor})")
+        assert_array(np.array(student.eval(f"float({expr})")), psi(reference, live, bins, floor),
+                     rtol=1e-9, what=f"PSI with bins={bins}, floor={floor} of a live batch of "
+                     f"{live.size} in [{live.min():.2f}, {live.max():.2f}] against a reference "
+                     f"in [{reference.min():.2f}, {reference.max():.2f}]")
+
+
+@check("mlops.ks.samples", "ks_statistic is exact for one-value samples, ties, identical and "
+       "disjoint samples, and very different sizes", "hidden")
+def test_ks_samples(student, rng):
+    sample = rng.normal(size=60)
+    cases = [(sample, sample[:1]), (sample, sample), (sample, sample + 100.0),
+             (rng.integers(0, 5, 40).astype(float), rng.integers(0, 5, 300).astype(float)),
+             (rng.normal(size=7), rng.normal(0.5, 2, 500))]
+    student.exec(IMPORT)
+    for reference, live in cases:
+        assert_array(np.array(student.eval(f"float(ks_statistic({literal(reference)}, "
+                                           f"{literal(live)}))")), ks(reference, live),
+                     rtol=1e-12, atol=1e-12,
+                     what=f"ks_statistic of samples of {reference.size} and {live.size}")
+
+
+@check("mlops.drift.options", "DriftMonitor uses its bins, PSI threshold and KS alpha, and the "
+       "critical value of the two sample sizes", "hidden")
+def test_drift_options(student, rng):
+    rows, live_rows, bins = int(rng.integers(200, 600)), int(rng.integers(50, 150)), 4
+    threshold, alpha = round(float(rng.uniform(0.05, 0.3)), 3), float(rng.choice([0.05, 0.001]))
+    reference = rng.normal(size=(rows, 3))
+    live = rng.normal(size=(live_rows, 3)) * [1.0, 1.5, 1.0] + [0.0, 0.0, 0.4]
+    student.exec(f"{IMPORT}\nmonitor = DriftMonitor({literal(reference)}, bins={bins}, "
+                 f"psi_threshold={threshold}, ks_alpha={alpha})\n"
+                 f"report = monitor.check({literal(live)})")
+    got = student.eval("[[float(f.psi), float(f.ks), float(f.ks_critical), bool(f.drifted)] "
+                       "for f in report.features]")
+    critical = np.sqrt(-np.log(alpha / 2) / 2) * np.sqrt((rows + live_rows) / (rows * live_rows))
+    for column, (got_psi, got_ks, got_critical, drifted) in enumerate(got):
+        expected = [psi(reference[:, column], live[:, column], bins),
+                    ks(reference[:, column], live[:, column]), critical]
+        what = (f"feature_{column} of DriftMonitor(bins={bins}, psi_threshold={threshold}, "
+                f"ks_alpha={alpha}) for {rows} reference and {live_rows} live rows")
+        assert_array(np.array([got_psi, got_ks, got_critical]), expected, rtol=1e-9,
+                     what=f"[PSI, KS, KS critical value] of {what}")
+        assert_equal(drifted, bool(expected[0] > threshold or expected[1] > critical),
+                     what=f"whether {what} drifted")
+
+
+def odd_state(rng):
+    """Arrays of every numeric kind and awkward shape: 0-d, empty, size-1 dims, Fortran order."""
+    return {"scalar": np.array(rng.normal()), "empty": np.zeros((0, 3), np.float32),
+            "flags": rng.random(5) < 0.5, "counts": rng.integers(-5, 5, (2, 1, 3)),
+            "half": rng.normal(size=4).astype(np.float16),
+            "fortran": np.asfortranarray(rng.normal(size=(3, 2))),
+            "complex": rng.normal(size=2) + 1j * rng.normal(size=2)}
+
+
+@check("mlops.state.dtypes_shapes", "save_state / read_state keep every dtype and shape (0-d, "
+       "empty, bool, int, float16, complex, Fortran order) and refuse a changed one", "hidden")
+def test_state_dtypes_shapes(student, rng):
+    state = odd_state(rng)
+    student.exec(f"{IMPORT}\nfolder = tempfile.mkdtemp()\nbase = os.path.join(folder, 'odd')\n"
+                 "state = {" + ", ".join(f"{name!r}: {literal(a)}.reshape({a.shape})"
+                                         for name, a in state.items())
+                 + "}\nstate['fortran'] = np.asfortranarray(state['fortran'])\n"
+                 "save_state(state, base)\nback = read_state(base)")
+    assert_equal(student.eval("sorted(back)"), sorted(state), what="the names read back")
+    for name, array in state.items():   # complex numbers travel as their (real, imag) parts
+        got = student.eval(f"(lambda a: [str(a.dtype), list(a.shape), a.real.tolist(), "
+                           f"a.imag.tolist() if a.dtype.kind == 'c' else None])(back[{name!r}])")
+        expected = [str(array.dtype), list(array.shape), array.real.tolist(),
+                    array.imag.tolist() if array.dtype.kind == "c" else None]
+        assert_equal(got, expected,
+                     what=f"[dtype, shape, real, imag] of {name!r} after save_state/read_state")
+    student.exec("arrays = dict(np.load(base + '.npz', allow_pickle=False))\n"
+                 "arrays['counts'] = arrays['counts'].astype(np.int32)\n"
+                 "np.savez(base + '.npz', **arrays)")
+    student.raises("read_state(base)", "StateFileError")
