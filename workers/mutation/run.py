@@ -120,19 +120,27 @@ def run_mutants(module_id, mutants, *, jobs=None, backend_name="local", on_resul
                 reference=REFERENCE_ROOT):
     """Every mutant's result, in the order given; ``jobs`` processes (default: the cores).
     ``on_result(result, done, total)`` after each, for a progress bar."""
+    return run_tasks([(module_id, m) for m in mutants], jobs=jobs, backend_name=backend_name,
+                     on_result=on_result, reference=reference)
+
+
+def run_tasks(tasks, *, jobs=None, backend_name="local", on_result=None,
+              reference=REFERENCE_ROOT):
+    """Like :func:`run_mutants` for ``[(module_id, mutant), ...]`` of several modules, so
+    modules share the processes too."""
     reference_files = files_of_checkout(reference)
     jobs = max(1, jobs or os.cpu_count() or 1)
     results = {}
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
         futures = {pool.submit(run_mutant, module_id, mutant, reference_files, backend_name): n
-                   for n, mutant in enumerate(mutants)}
+                   for n, (module_id, mutant) in enumerate(tasks)}
         for future in as_completed(futures):
             result = future.result()
             results[futures[future]] = result
             if on_result is not None:
-                on_result(result, len(results), len(mutants))
-    return [results[n] for n in range(len(mutants))]
+                on_result(result, len(results), len(tasks))
+    return [results[n] for n in range(len(tasks))]
 
 
 def summary(results):
