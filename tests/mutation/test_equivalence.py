@@ -1,0 +1,70 @@
+"""Probably equivalent survivors: the reference's function, wrapped, compares itself with the
+mutant's on the suite's arguments and random variations of them."""
+
+import numpy as np
+import pytest
+
+from workers.mutation.differential import MutantDiffers, differential
+from workers.mutation.equivalence import HELPER_MODULE, differential_files
+from workers.mutation.operators import generate
+from workers.mutation.run import EQUIVALENT, module_mutants, run_mutant
+from workers.package_files import files_of_checkout
+from workers.suite import REFERENCE_ROOT
+
+SOURCE = '''"""A module."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Scale:
+    @staticmethod
+    def apply(x, k):
+        ### BEGIN SOLUTION
+        return x * k
+        ### END SOLUTION
+'''
+
+
+def scale(x, k):
+    return x * k
+
+
+def test_an_equivalent_mutant_passes_through():
+    wrapped = differential(lambda x, k: k * x)(scale)
+    assert np.array_equal(wrapped(np.arange(3.0), 2.0), [0.0, 2.0, 4.0])
+
+
+def test_a_mutant_that_differs_only_on_other_inputs_is_caught():
+    """On the suite's own input (zeros) both agree; a random variation tells them apart."""
+    wrapped = differential(lambda x, k: x * k + x * x)(scale)
+    with pytest.raises(MutantDiffers):
+        wrapped(np.zeros(3), 2.0)
+
+
+def test_an_in_place_update_of_an_argument_is_caught():
+    def in_place(x, k):
+        x *= k
+        return x
+    with pytest.raises(MutantDiffers):
+        differential(in_place)(scale)(np.ones(3), 2.0)
+
+
+def test_the_differential_file_wraps_the_reference_function():
+    (mutant,) = [m for m in generate(SOURCE, "tinytorch/core/scale.py")
+                 if m.operator == "arithmetic"]
+    files = differential_files(SOURCE, mutant)
+    text = files["tinytorch/core/scale.py"]
+    assert f"tinytorch/{HELPER_MODULE}.py" in files
+    assert text.index("from __future__") < text.index("import differential as _tt_differential")
+    assert "def _tt_mutant_apply(x, k):" in text and "return x / k" in text
+    assert "@staticmethod\n    @_tt_differential(_tt_mutant_apply)\n    def apply" in text
+    compile(text, "scale.py", "exec")
+
+
+def test_a_truly_equivalent_generated_mutant_is_reported_as_such():
+    """Sigmoid's two branches agree at 0, so ``x >= 0`` -> ``x > 0`` cannot be caught."""
+    (mutant,) = [m for m in module_mutants("03_activations", curated=False)
+                 if m.operator == "comparison" and "x.data >= 0" in m.description]
+    result = run_mutant("03_activations", mutant, files_of_checkout(REFERENCE_ROOT), "local")
+    assert result.status == EQUIVALENT
