@@ -68,3 +68,13 @@ def test_a_truly_equivalent_generated_mutant_is_reported_as_such():
                  if m.operator == "comparison" and "x.data >= 0" in m.description]
     result = run_mutant("03_activations", mutant, files_of_checkout(REFERENCE_ROOT), "local")
     assert result.status == EQUIVALENT
+
+
+def test_a_function_the_suite_never_calls_is_untested_not_equivalent():
+    """The tripwire version of a function raises on any call: the suite passes with it only
+    when it never calls the function."""
+    (mutant,) = [m for m in generate(SOURCE, "tinytorch/core/scale.py")
+                 if m.operator == "arithmetic"]
+    text = differential_files(SOURCE, mutant, tripwire=True)["tinytorch/core/scale.py"]
+    assert 'def _tt_mutant_apply(x, k):\n        raise RuntimeError("mutation tripwire' in text
+    assert "return x * k" in text   # the reference's own body stays

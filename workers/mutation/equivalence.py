@@ -74,13 +74,25 @@ def _after_header(module):
     return index + 1
 
 
-def differential_files(reference_text, mutant, package="tinytorch"):
+_TRIPWIRE = cst.IndentedBlock(body=[cst.parse_statement(
+    'raise RuntimeError("mutation tripwire: the suite calls this function")\n')])
+
+
+def differential_files(reference_text, mutant, package="tinytorch", tripwire=False):
     """``{path: text}`` to lay over the reference package: the differential version of the
-    mutated file, and the helper module it imports."""
+    mutated file, and the helper module it imports.
+
+    ``tripwire``: the mutant's function only raises, so the suite fails if and only if it
+    calls the function: a function the suite never calls is not shown equivalent by a
+    passing differential run, only untested.
+    """
     if not mutant.function:
         raise LookupError(f"{mutant.id}: the mutated code is not inside a function")
     reference = cst.parse_module(reference_text)
-    swap = _Swap(tuple(mutant.function), _find(cst.parse_module(mutant.source), mutant.function))
+    mutant_def = _find(cst.parse_module(mutant.source), mutant.function)
+    if tripwire:
+        mutant_def = mutant_def.with_changes(body=_TRIPWIRE)
+    swap = _Swap(tuple(mutant.function), mutant_def)
     combined = reference.visit(swap)
     if not swap.done:
         raise LookupError(f"no function {'.'.join(mutant.function)} in {mutant.file}")

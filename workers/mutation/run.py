@@ -5,7 +5,8 @@ To keep a run short, a mutant's suite stops at its first non-passing check, and 
 performance checks (those timing against the ``reference``) run only for a mutant the other
 checks let through.  A generated survivor is then run once more as the differential package
 of :mod:`workers.mutation.equivalence`: if the suite still passes, the mutant behaved like the
-reference on every input tried, and it is reported as *probably equivalent*, not counted.
+reference on every input tried, and, once a tripwire run shows the suite does call the
+function, it is reported as *probably equivalent*, not counted.
 """
 
 import ast
@@ -113,6 +114,11 @@ def run_mutant(module_id, mutant, reference_files, backend_name, limits=Limits()
     differs, error = _first_failure(suite(tar_of({**reference_files, **overlay}), slow))
     if error or differs:
         return MutantResult(mutant, SURVIVED, diff=diff, detail=error or f"differs in {differs}")
+    tripwire = differential_files(original, mutant, tripwire=True)
+    called, error = _first_failure(suite(tar_of({**reference_files, **tripwire}), slow))
+    if error or not called:
+        return MutantResult(mutant, SURVIVED, diff=diff, detail=error or (
+            f"the suite never calls {'.'.join(mutant.function)}"))
     return MutantResult(mutant, EQUIVALENT, diff=diff)
 
 
