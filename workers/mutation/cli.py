@@ -12,6 +12,7 @@ import sys
 import click
 
 from workers.checkpoints.registry import modules_with_suites
+from workers.mutation.operators import OPERATORS
 from workers.mutation.run import EQUIVALENT, ERROR, SURVIVED, module_mutants, run_mutants, \
     summary
 
@@ -61,11 +62,14 @@ def _listing(title, results):
 @click.option("--generated/--no-generated", default=True, help="Run the generated mutants.")
 @click.option("--curated/--no-curated", default=True,
               help="Run the curated corpus (mutants/<module>.yaml).")
-def mutate(module, every, as_json, backend, jobs, generated, curated):
+@click.option("--operator", "operators", multiple=True, type=click.Choice(OPERATORS),
+              help="Only these generated operators (repeatable; default: all).")
+def mutate(module, every, as_json, backend, jobs, generated, curated, operators):
     """Plant bugs in the reference's solution blocks and report which the suite misses."""
     report, rows = [], []
     for module_id in _module_ids(module, every):
-        mutants = module_mutants(module_id, generated=generated, curated=curated)
+        mutants = module_mutants(module_id, generated=generated, curated=curated,
+                                 operators=operators or OPERATORS)
         with click.progressbar(length=len(mutants), label=module_id, file=sys.stderr,
                                show_pos=True) as bar:
             results = run_mutants(module_id, mutants, jobs=jobs, backend_name=backend,

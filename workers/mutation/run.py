@@ -21,7 +21,7 @@ from workers.checkpoints.registry import SUITES_DIR, suite_files
 from workers.module_files import files_of
 from workers.mutation.corpus import load_corpus
 from workers.mutation.equivalence import differential_files
-from workers.mutation.operators import generate
+from workers.mutation.operators import OPERATORS, generate
 from workers.package_files import files_of_checkout, tar_of
 from workers.suite import REFERENCE_ROOT, run_suite
 
@@ -67,14 +67,14 @@ def performance_checks(module_id, suites_dir=SUITES_DIR):
 
 
 def module_mutants(module_id, generated=True, curated=True, reference=REFERENCE_ROOT,
-                   corpus_dir=None):
+                   corpus_dir=None, operators=OPERATORS):
     """The module's mutants: generated from its files' solution blocks, then curated."""
     files = files_of(module_id)
     texts = {path: (reference / path).read_text() for path in files}
     mutants = []
     if generated:
         for path in files:
-            mutants += generate(texts[path], path)
+            mutants += generate(texts[path], path, operators)
     if curated:
         extra = {} if corpus_dir is None else {"corpus_dir": corpus_dir}
         mutants += load_corpus(module_id, files, texts.__getitem__, **extra)
