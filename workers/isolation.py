@@ -2,9 +2,9 @@
 
 Module N's suite runs on the student's whole package, so a bug in ``tensor.py`` would also
 fail checks of 07, 09, 13...  With isolation, a module whose suite has failures is run again
-on the reference package with only the student's files of module N
-(``workers/module_files.yaml``): the starter fixes everything outside the solution blocks,
-so the files are interchangeable.  The course option ``isolation`` chooses the grade:
+with every other module's files (``workers/module_files.yaml``) taken from the reference and
+the rest, module N's files included, the student's: the starter fixes everything outside the
+solution blocks, so the files are interchangeable.  The course option ``isolation`` chooses the grade:
 
 - ``best_of`` (default): the better of the two runs (the second run only when the first
   has failures), so a student is never charged for a bug outside the module and never
@@ -18,7 +18,7 @@ check that failed on the student's whole package but passes in isolation says, i
 message, which earlier module to look at first.
 """
 
-from workers.module_files import files_of
+from workers.module_files import files_of, module_files
 from workers.package_files import files_of_checkout, files_of_tar, tar_of
 from workers.suite import REFERENCE_ROOT
 
@@ -27,10 +27,13 @@ OWN, ISOLATED = "own", "isolated"
 
 
 def isolated_package(module_id, student_tar, reference=REFERENCE_ROOT):
-    """Tar of the reference package with the student's files of ``module_id`` in place."""
-    student = files_of_tar(student_tar)
-    own = {path: student[path] for path in files_of(module_id) if path in student}
-    return tar_of({**files_of_checkout(reference), **own})
+    """Tar of the student's package with every other module's files taken from the
+    reference: module N's files (even a missing one) and any file of no module stay the
+    student's."""
+    student, ours = files_of_tar(student_tar), files_of_checkout(reference)
+    others = {path for module, files in module_files().items() if module != module_id
+              for path in files} - set(files_of(module_id))
+    return tar_of({**student, **{path: ours[path] for path in others}})
 
 
 def _failing(results):

@@ -9,8 +9,8 @@ from autograder.rubric import load_rubric
 from workers import grading
 from workers.backends import Limits
 from workers.backends.local import LocalBackend
-from workers.isolation import ISOLATED, OWN, grade_isolated
-from workers.package_files import files_of_checkout, tar_of
+from workers.isolation import ISOLATED, OWN, grade_isolated, isolated_package
+from workers.package_files import files_of_checkout, files_of_tar, tar_of
 
 RUBRICS = Path(__file__).resolve().parents[2] / "rubrics"
 TENSOR = "tinytorch/core/tensor.py"
@@ -83,3 +83,16 @@ def test_a_module_without_failures_runs_once(reference_files):
 def test_an_unknown_mode_is_refused(reference_files):
     with pytest.raises(ValueError, match="isolation 'mixed'"):
         grade_isolated("02_tensor", "mixed", b"", None, None)
+
+
+def test_the_isolated_package_keeps_the_students_module_and_takes_the_rest(reference_files):
+    student = {**reference_files, TENSOR: b"# mine\n", "tinytorch/core/helpers.py": b"x = 1\n",
+               "tinytorch/core/attention.py": b"# broken\n"}
+    del student["tinytorch/core/layers.py"]
+    isolated = files_of_tar(isolated_package("02_tensor", tar_of(student)))
+    assert isolated[TENSOR] == b"# mine\n"                      # module N: the student's
+    assert isolated["tinytorch/core/helpers.py"] == b"x = 1\n"  # a file of no module too
+    for other in ("tinytorch/core/attention.py", "tinytorch/core/layers.py"):
+        assert isolated[other] == reference_files[other]        # other modules: reference
+    del student[TENSOR]
+    assert TENSOR not in files_of_tar(isolated_package("02_tensor", tar_of(student)))
