@@ -78,3 +78,18 @@ def test_a_function_the_suite_never_calls_is_untested_not_equivalent():
     text = differential_files(SOURCE, mutant, tripwire=True)["tinytorch/core/scale.py"]
     assert 'def _tt_mutant_apply(x, k):\n        raise RuntimeError("mutation tripwire' in text
     assert "return x * k" in text   # the reference's own body stays
+
+
+_RNG = np.random.default_rng(0)
+
+
+def noisy(x):
+    return x + _RNG.random(x.shape)
+
+
+def test_both_versions_draw_the_same_numbers_from_a_module_generator():
+    """A module-level generator is rewound between the two calls, so random draws alone do
+    not tell two versions apart."""
+    def same_noise(x):
+        return _RNG.random(x.shape) + x
+    differential(same_noise)(noisy)(np.zeros(4))

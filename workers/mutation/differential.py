@@ -10,6 +10,7 @@ and NumPy only, as the runner.
 
 import copy
 import functools
+import inspect
 import random
 import threading
 
@@ -59,8 +60,12 @@ def _compare(reference, mutant, args, kwargs):
 
 
 def _outcome(function, inputs):
-    """(result or exception type, arguments afterwards), with the same random streams."""
+    """(result or exception type, arguments afterwards), with the same random streams: the
+    global ones and the module's own generators (e.g. a module-level ``_rng``)."""
     states = np.random.get_state(), random.getstate()
+    generators = [g for g in getattr(inspect.unwrap(function), "__globals__", {}).values()
+                  if isinstance(g, np.random.Generator)]
+    saved = [g.bit_generator.state for g in generators]
     try:
         result = function(*inputs[0], **inputs[1])
     except Exception as exc:  # noqa: BLE001 - an exception is an outcome to compare
@@ -68,6 +73,8 @@ def _outcome(function, inputs):
     finally:
         np.random.set_state(states[0])
         random.setstate(states[1])
+        for generator, state in zip(generators, saved):
+            generator.bit_generator.state = state
     return result, inputs
 
 
