@@ -4,7 +4,8 @@ Module N's suite runs on the student's whole package, so a bug in ``tensor.py`` 
 fail checks of 07, 09, 13...  With isolation, a module whose suite has failures is run again
 with every other module's files (``workers/module_files.yaml``) taken from the reference and
 the rest, module N's files included, the student's: the starter fixes everything outside the
-solution blocks, so the files are interchangeable.  The course option ``isolation`` chooses the grade:
+solution blocks, so the files are interchangeable.  The course option ``isolation`` chooses
+the grade:
 
 - ``best_of`` (default): the better of the two runs (the second run only when the first
   has failures), so a student is never charged for a bug outside the module and never
