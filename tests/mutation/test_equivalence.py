@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from workers.mutation.differential import MutantDiffers, differential
-from workers.mutation.equivalence import HELPER_MODULE, differential_files
+from workers.mutation.equivalence import HELPER_MODULE, differential_files, line_tripwire
 from workers.mutation.operators import generate
-from workers.mutation.run import EQUIVALENT, module_mutants, run_mutant
+from workers.mutation.run import EQUIVALENT, SURVIVED, module_mutants, run_mutant
 from workers.package_files import files_of_checkout
 from workers.suite import REFERENCE_ROOT
 
@@ -93,3 +93,19 @@ def test_both_versions_draw_the_same_numbers_from_a_module_generator():
     def same_noise(x):
         return _RNG.random(x.shape) + x
     differential(same_noise)(noisy)(np.zeros(4))
+
+
+def test_the_line_tripwire_raises_just_before_the_mutated_line():
+    text = line_tripwire(SOURCE, 11)
+    assert 'raise RuntimeError("mutation tripwire")\n        return x * k' in text
+    assert line_tripwire("x = (1,\n     2)\n", 2) is None   # inside an expression
+
+
+def test_a_branch_the_suite_never_takes_is_untested_not_equivalent():
+    """13_attention never passes a KV cache (module 15 does): deleting the cache update is
+    invisible to its suite, and reported as such."""
+    (mutant,) = [m for m in module_mutants("13_attention", curated=False)
+                 if m.operator == "statement_deleted" and m.description.startswith(
+                     "`k, v = cache.update(k, v)`")]
+    result = run_mutant("13_attention", mutant, files_of_checkout(REFERENCE_ROOT), "local")
+    assert result.status == SURVIVED and "never reaches line" in result.detail

@@ -78,6 +78,21 @@ _TRIPWIRE = cst.IndentedBlock(body=[cst.parse_statement(
     'raise RuntimeError("mutation tripwire: the suite calls this function")\n')])
 
 
+def line_tripwire(reference_text, line):
+    """The reference's text with a ``raise`` just before ``line``: the suite fails with it if
+    and only if it reaches that line.  ``None`` where a statement cannot go (inside a
+    multi-line expression, before ``else:``...)."""
+    lines = reference_text.splitlines(keepends=True)
+    indent = lines[line - 1][:len(lines[line - 1]) - len(lines[line - 1].lstrip())]
+    text = "".join([*lines[:line - 1], f'{indent}raise RuntimeError("mutation tripwire")\n',
+                    *lines[line - 1:]])
+    try:
+        compile(text, "<tripwire>", "exec")
+    except SyntaxError:
+        return None
+    return text
+
+
 def differential_files(reference_text, mutant, package="tinytorch", tripwire=False):
     """``{path: text}`` to lay over the reference package: the differential version of the
     mutated file, and the helper module it imports.

@@ -5,8 +5,8 @@ To keep a run short, a mutant's suite stops at its first non-passing check, and 
 performance checks (those timing against the ``reference``) run only for a mutant the other
 checks let through.  A generated survivor is then run once more as the differential package
 of :mod:`workers.mutation.equivalence`: if the suite still passes, the mutant behaved like the
-reference on every input tried, and, once a tripwire run shows the suite does call the
-function, it is reported as *probably equivalent*, not counted.
+reference on every input tried, and, once a tripwire run shows the suite does reach the
+mutated line, it is reported as *probably equivalent*, not counted.
 """
 
 import ast
@@ -20,7 +20,7 @@ from workers.backends import Limits
 from workers.checkpoints.registry import SUITES_DIR, suite_files
 from workers.module_files import files_of
 from workers.mutation.corpus import load_corpus
-from workers.mutation.equivalence import differential_files
+from workers.mutation.equivalence import differential_files, line_tripwire
 from workers.mutation.operators import OPERATORS, generate
 from workers.package_files import files_of_checkout, tar_of
 from workers.suite import REFERENCE_ROOT, run_suite
@@ -114,12 +114,21 @@ def run_mutant(module_id, mutant, reference_files, backend_name, limits=Limits()
     differs, error = _first_failure(suite(tar_of({**reference_files, **overlay}), slow))
     if error or differs:
         return MutantResult(mutant, SURVIVED, diff=diff, detail=error or f"differs in {differs}")
-    tripwire = differential_files(original, mutant, tripwire=True)
-    called, error = _first_failure(suite(tar_of({**reference_files, **tripwire}), slow))
-    if error or not called:
+    reached, error = _first_failure(suite(_tripwire(original, mutant, reference_files), slow))
+    if error or not reached:
         return MutantResult(mutant, SURVIVED, diff=diff, detail=error or (
-            f"the suite never calls {'.'.join(mutant.function)}"))
+            f"the suite never reaches line {mutant.line} of {'.'.join(mutant.function)}"))
     return MutantResult(mutant, EQUIVALENT, diff=diff)
+
+
+def _tripwire(original, mutant, reference_files):
+    """The package whose suite fails only if it reaches the mutated line (or, where no
+    statement fits there, calls the mutated function): agreeing on inputs that never reach
+    the mutation proves nothing."""
+    text = line_tripwire(original, mutant.line)
+    overlay = {mutant.file: text} if text is not None else \
+        differential_files(original, mutant, tripwire=True)
+    return tar_of({**reference_files, **overlay})
 
 
 def run_mutants(module_id, mutants, *, jobs=None, backend_name="local", on_result=None,
