@@ -7,6 +7,7 @@ Commands run inside the app built by ``create_app``, so they read the same confi
 from __future__ import annotations
 
 import csv
+import importlib
 import sys
 import tempfile
 from pathlib import Path
@@ -159,6 +160,29 @@ def token_rotate(login: str) -> None:
     new = issue_token(session, user)
     session.commit()
     _print_tokens([(user.login, user.name, new)])
+
+
+class _LazyGroup(click.Group):
+    """Commands implemented on the worker side, imported only when invoked: ``autograder``
+    never imports ``workers`` itself (the service runs without the grading stack)."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy   # command name -> "module:attribute"
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(self.lazy)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.lazy:
+            return None
+        module, attribute = self.lazy[name].split(":")
+        return getattr(importlib.import_module(module), attribute)
+
+
+@main.group(cls=_LazyGroup, lazy={"mutate": "workers.mutation.cli:mutate"})
+def suite() -> None:
+    """Checkpoint suite tools for instructors (mutation testing)."""
 
 
 def _add_other_parts() -> None:

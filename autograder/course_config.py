@@ -104,6 +104,10 @@ class CourseConfig(ConfigModel):
     extensions: list[Extension] = []
     excused: list[Excusal] = []
     sandbox: SandboxLimits = SandboxLimits()
+    isolation: Literal["best_of", "own", "reference"] = Field(
+        "best_of", description="a module's grade from the student's whole package (own), from "
+        "their files of that module on the reference's other modules (reference), or the "
+        "better of the two (best_of; the second run only when the first has failures)")
 
     @model_validator(mode="after")
     def _ids_unique_and_known(self):

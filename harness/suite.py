@@ -51,7 +51,8 @@ def repo_bytes(repo):
 
 def run_suite(module_id, repo, backend, limits=Limits(), *, visibility=VISIBILITIES,
               reference=REFERENCE_ROOT, call_timeout_s=30.0, on_result=None,
-              suites_dir=SUITE_ROOTS, student_runner=None, job_seed=None):
+              suites_dir=SUITE_ROOTS, student_runner=None, job_seed=None, stop_at_first=False,
+              deselect=()):
     """Run ``module_id``'s checks of the given visibilities; returns the results dict.
 
     ``reference`` is a checkout whose ``tinytorch/`` is the yardstick for performance checks
@@ -59,6 +60,9 @@ def run_suite(module_id, repo, backend, limits=Limits(), *, visibility=VISIBILIT
     done, total)`` is called after every check, for progress displays.  ``student_runner``:
     one already started on ``repo`` with ``limits`` (closed here with the others).
     ``job_seed``: the secret behind the checks' ``rng`` fixture (random unless given).
+    ``stop_at_first``: stop at the first check that does not pass, and ``deselect``: pytest
+    node ids (``public/test_02_tensor.py::test_add``) not to run; both for mutation testing,
+    which only needs to know whether some check fails.
     """
     files = suite_files(module_id, visibility, suites_dir)
     if not files:
@@ -76,7 +80,9 @@ def run_suite(module_id, repo, backend, limits=Limits(), *, visibility=VISIBILIT
             code = pytest.main([*map(str, files), "-p", "no:cacheprovider", "-p", "no:terminal",
                                 "--capture=no", "--import-mode=importlib", "-o", "addopts=",
                                 "--rootdir", str(config_dir), "--confcutdir", str(config_dir),
-                                "-c", str(config_dir / "pytest.ini")],
+                                "-c", str(config_dir / "pytest.ini"),
+                                *(["-x"] if stop_at_first else []),
+                                *(f"--deselect={node}" for node in deselect)],
                                plugins=[plugin])
     finally:
         plugin.close()

@@ -26,6 +26,7 @@ from harness.backends import BackendUnavailable, Limits
 from harness.checkpoints.registry import declared_checks, suite_files
 from harness.runner_client import Runner
 from workers.import_probe import import_hang
+from workers.isolation import grade_isolated, still_broken
 from workers.milestones.data import DatasetMissing
 from workers.milestones.grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
 from workers.owners import current_owner, owner_is_dead
@@ -50,6 +51,7 @@ class ModuleJob:
     module_id: str
     rubric: LoadedRubric
     limits: Limits
+    isolation: str = "best_of"     # course option, see workers/isolation.py
 
 
 def running_detail(owner):
@@ -150,7 +152,8 @@ def module_jobs(config, rubrics_dir):
         except (OSError, ConfigError) as exc:
             raise InfrastructureFault(f"rubric of {assignment.id} cannot be read: {exc}") from exc
         limits = loaded.rubric.limits(config.sandbox)
-        jobs.append(ModuleJob(assignment.id, loaded, Limits(**limits.model_dump())))
+        jobs.append(ModuleJob(assignment.id, loaded, Limits(**limits.model_dump()),
+                              config.isolation))
     return jobs
 
 
@@ -176,29 +179,45 @@ def grade_modules(jobs, repo_tar, backend):
     except BackendUnavailable as exc:
         first.close()
         raise InfrastructureFault(str(exc)) from exc
-    if hang:
+    if hang or jobs[0].isolation == "reference":   # the first runner would go unused
         first.close()
-    return [grade_module(job, repo_tar, backend, import_hang_message=hang,
-                         student_runner=None if hang or n else first)
-            for n, job in enumerate(jobs)]
+    graded, broken = [], []
+    for n, job in enumerate(jobs):
+        graded.append(grade_module(job, repo_tar, backend, import_hang_message=hang,
+                                   student_runner=None if hang or n else first,
+                                   broken_before=broken))
+        if still_broken(graded[-1][0]):
+            broken.append(job.module_id)
+    return graded
 
 
-def grade_module(job, repo_tar, backend, *, import_hang_message=None, student_runner=None):
-    """Run one module's suite and score it; (results document, RubricGrade).  Given
-    ``import_hang_message``, every check times out with it instead of running."""
+def grade_module(job, repo_tar, backend, *, import_hang_message=None, student_runner=None,
+                 broken_before=()):
+    """Run one module's suite (with isolation, :mod:`workers.isolation`) and score it;
+    (results document, RubricGrade).  Given ``import_hang_message``, every check times out
+    with it instead of running."""
+    def run(tar, own):
+        return run_suite(job.module_id, tar, backend, job.limits,
+                         student_runner=student_runner if own else None)
+
     try:
-        results = unrun_suite(job.module_id, backend, "timeout", import_hang_message) \
-            if import_hang_message else run_suite(job.module_id, repo_tar, backend, job.limits,
-                                                  student_runner=student_runner)
+        if import_hang_message:
+            results = unrun_suite(job.module_id, backend, "timeout", import_hang_message)
+            return results, _score(job, results)
+        return grade_isolated(job.module_id, job.isolation, repo_tar, run,
+                              lambda results: _score(job, results), broken_before)
     except BackendUnavailable as exc:
         raise InfrastructureFault(str(exc)) from exc
+
+
+def _score(job, results):
     try:
         scored = grade(job.rubric, results, [c.id for c in declared_checks(job.module_id)])
     except NotGradable as exc:
         raise InfrastructureFault(str(exc)) from exc
     except RubricMismatch as exc:
         raise InfrastructureFault(f"{job.module_id}: {exc}") from exc
-    return results, scored
+    return scored
 
 
 def _store(session, submission_id, attempt, graded):

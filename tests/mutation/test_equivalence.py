@@ -1,0 +1,111 @@
+"""Probably equivalent survivors: the reference's function, wrapped, compares itself with the
+mutant's on the suite's arguments and random variations of them."""
+
+import numpy as np
+import pytest
+
+from workers.mutation.differential import MutantDiffers, differential
+from workers.mutation.equivalence import HELPER_MODULE, differential_files, line_tripwire
+from workers.mutation.operators import generate
+from workers.mutation.run import EQUIVALENT, SURVIVED, module_mutants, run_mutant
+from workers.package_files import files_of_checkout
+from harness.suite import REFERENCE_ROOT
+
+SOURCE = '''"""A module."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Scale:
+    @staticmethod
+    def apply(x, k):
+        ### BEGIN SOLUTION
+        return x * k
+        ### END SOLUTION
+'''
+
+
+def scale(x, k):
+    return x * k
+
+
+def test_an_equivalent_mutant_passes_through():
+    wrapped = differential(lambda x, k: k * x)(scale)
+    assert np.array_equal(wrapped(np.arange(3.0), 2.0), [0.0, 2.0, 4.0])
+
+
+def test_a_mutant_that_differs_only_on_other_inputs_is_caught():
+    """On the suite's own input (zeros) both agree; a random variation tells them apart."""
+    wrapped = differential(lambda x, k: x * k + x * x)(scale)
+    with pytest.raises(MutantDiffers):
+        wrapped(np.zeros(3), 2.0)
+
+
+def test_an_in_place_update_of_an_argument_is_caught():
+    def in_place(x, k):
+        x *= k
+        return x
+    with pytest.raises(MutantDiffers):
+        differential(in_place)(scale)(np.ones(3), 2.0)
+
+
+def test_the_differential_file_wraps_the_reference_function():
+    (mutant,) = [m for m in generate(SOURCE, "tinytorch/core/scale.py")
+                 if m.operator == "arithmetic"]
+    files = differential_files(SOURCE, mutant)
+    text = files["tinytorch/core/scale.py"]
+    assert f"tinytorch/{HELPER_MODULE}.py" in files
+    assert text.index("from __future__") < text.index("import differential as _tt_differential")
+    assert "def _tt_mutant_apply(x, k):" in text and "return x / k" in text
+    assert "@staticmethod\n    @_tt_differential(_tt_mutant_apply)\n    def apply" in text
+    compile(text, "scale.py", "exec")
+
+
+def test_a_truly_equivalent_generated_mutant_is_reported_as_such():
+    """Sigmoid's two branches agree at 0, so ``x >= 0`` -> ``x > 0`` cannot be caught."""
+    (mutant,) = [m for m in module_mutants("03_activations", curated=False)
+                 if m.operator == "comparison" and "x.data >= 0" in m.description]
+    result = run_mutant("03_activations", mutant, files_of_checkout(REFERENCE_ROOT), "local")
+    assert result.status == EQUIVALENT
+
+
+def test_a_function_the_suite_never_calls_is_untested_not_equivalent():
+    """The tripwire version of a function raises on any call: the suite passes with it only
+    when it never calls the function."""
+    (mutant,) = [m for m in generate(SOURCE, "tinytorch/core/scale.py")
+                 if m.operator == "arithmetic"]
+    text = differential_files(SOURCE, mutant, tripwire=True)["tinytorch/core/scale.py"]
+    assert 'def _tt_mutant_apply(x, k):\n        raise RuntimeError("mutation tripwire' in text
+    assert "return x * k" in text   # the reference's own body stays
+
+
+_RNG = np.random.default_rng(0)
+
+
+def noisy(x):
+    return x + _RNG.random(x.shape)
+
+
+def test_both_versions_draw_the_same_numbers_from_a_module_generator():
+    """A module-level generator is rewound between the two calls, so random draws alone do
+    not tell two versions apart."""
+    def same_noise(x):
+        return _RNG.random(x.shape) + x
+    differential(same_noise)(noisy)(np.zeros(4))
+
+
+def test_the_line_tripwire_raises_just_before_the_mutated_line():
+    text = line_tripwire(SOURCE, 11)
+    assert 'raise RuntimeError("mutation tripwire")\n        return x * k' in text
+    assert line_tripwire("x = (1,\n     2)\n", 2) is None   # inside an expression
+
+
+def test_a_branch_the_suite_never_takes_is_untested_not_equivalent():
+    """13_attention never passes a KV cache (module 15 does): deleting the cache update is
+    invisible to its suite, and reported as such."""
+    (mutant,) = [m for m in module_mutants("13_attention", curated=False)
+                 if m.operator == "statement_deleted" and m.description.startswith(
+                     "`k, v = cache.update(k, v)`")]
+    result = run_mutant("13_attention", mutant, files_of_checkout(REFERENCE_ROOT), "local")
+    assert result.status == SURVIVED and "never reaches line" in result.detail

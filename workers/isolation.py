@@ -1,0 +1,96 @@
+"""Each bug charged once, in its own module.
+
+Module N's suite runs on the student's whole package, so a bug in ``tensor.py`` would also
+fail checks of 07, 09, 13...  With isolation, a module whose suite has failures is run again
+with every other module's files (``workers/module_files.yaml``) taken from the reference and
+the rest, module N's files included, the student's: the starter fixes everything outside the
+solution blocks, so the files are interchangeable.  The course option ``isolation`` chooses
+the grade:
+
+- ``best_of`` (default): the better of the two runs (the second run only when the first
+  has failures), so a student is never charged for a bug outside the module and never
+  harmed by the substitution;
+- ``own``: the student's whole package only (no second run);
+- ``reference``: only the isolated run.
+
+Each check of the result document says which run it came from (``"run": "own"`` or
+``"isolated"``), and the document's ``isolation`` entry says what was chosen and why; a
+check that failed on the student's whole package but passes in isolation says, in its
+message, which earlier module to look at first.
+"""
+
+from workers.module_files import files_of, module_files
+from workers.package_files import files_of_checkout, files_of_tar, tar_of
+from harness.suite import REFERENCE_ROOT
+
+MODES = ("best_of", "own", "reference")
+OWN, ISOLATED = "own", "isolated"
+
+
+def isolated_package(module_id, student_tar, reference=REFERENCE_ROOT):
+    """Tar of the student's package with every other module's files taken from the
+    reference: module N's files (even a missing one) and any file of no module stay the
+    student's."""
+    student, ours = files_of_tar(student_tar), files_of_checkout(reference)
+    others = {path for module, files in module_files().items() if module != module_id
+              for path in files} - set(files_of(module_id))
+    return tar_of({**student, **{path: ours[path] for path in others}})
+
+
+def _failing(results):
+    return [c for c in results["checks"] if c["outcome"] != "passed"]
+
+
+def _marked(results, run):
+    for check in results["checks"]:
+        check["run"] = run
+    return results
+
+
+def cause_line(module_id, broken_before):
+    """The one line a student reads: where the bug these checks met really is."""
+    if broken_before:
+        return (f"passes with the reference's code for the modules before {module_id}: "
+                f"look at {broken_before[0]} first")
+    return f"passes with the reference's code for the other modules: the bug is outside " \
+           f"{module_id}"
+
+
+def grade_isolated(module_id, mode, repo_tar, run, score, broken_before=(),
+                   reference=REFERENCE_ROOT):
+    """``(results, scored)`` of one module under ``mode``.
+
+    ``run(tar, own)`` runs the module's suite on a package (``own``: the student's); ``score
+    (results)`` scores it with the rubric; ``broken_before``: earlier modules of this job
+    that fail even in isolation (their own bug), in course order, to name as the cause.
+    """
+    if mode not in MODES:
+        raise ValueError(f"isolation {mode!r}: use one of {', '.join(MODES)}")
+    if mode == "reference":
+        results = _marked(run(isolated_package(module_id, repo_tar, reference), False), ISOLATED)
+        results["isolation"] = {"mode": mode, "chosen": ISOLATED}
+        return results, score(results)
+    own = _marked(run(repo_tar, True), OWN)
+    scored = score(own)
+    own["isolation"] = {"mode": mode, "chosen": OWN}
+    if mode == "own" or own["infrastructure_error"] or not _failing(own):
+        return own, scored
+    isolated = _marked(run(isolated_package(module_id, repo_tar, reference), False), ISOLATED)
+    isolated_scored = None if isolated["infrastructure_error"] else score(isolated)
+    own["isolation"].update(own_points=scored.points, isolated_points=getattr(
+        isolated_scored, "points", None))
+    if isolated_scored is None or isolated_scored.points <= scored.points:
+        return own, scored
+    line = cause_line(module_id, list(broken_before))
+    failed_own = {c["id"]: c for c in _failing(own)}
+    for check in isolated["checks"]:
+        if check["id"] in failed_own and check["outcome"] == "passed":
+            check["message"] = f"{line} (with your whole package: " \
+                               f"{failed_own[check['id']]['message'][:300]})"
+    isolated["isolation"] = {**own["isolation"], "chosen": ISOLATED, "cause": line}
+    return isolated, isolated_scored
+
+
+def still_broken(results):
+    """True when the module fails checks even in the run chosen for it: its own bug."""
+    return bool(_failing(results)) and not results["infrastructure_error"]

@@ -1,0 +1,3 @@
+from workers.mutation.cli import main
+
+main()
