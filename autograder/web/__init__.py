@@ -6,12 +6,13 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from autograder.web.results_view import figures_shown
-from autograder.web.text import student_text
+from autograder.web.text import first_line, student_text
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
 bp.add_app_template_filter(student_text)
 bp.add_app_template_global(figures_shown)
+bp.add_app_template_global(first_line)
 
 
 @bp.errorhandler(HTTPException)

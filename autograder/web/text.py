@@ -33,3 +33,13 @@ def group_by_message(checks: list, min_group: int = 2) -> list[tuple[str, list]]
         if check.message:
             groups[check.message].append(check)
     return [(message, items) for message, items in groups.items() if len(items) >= min_group]
+
+
+def first_line(message: str) -> tuple[str, str]:
+    """A message's headline and the rest (a traceback, shown folded): the headline is what
+    a reader scans; the last line of a traceback is its error, so that one leads."""
+    lines = message.strip("\n").splitlines()
+    if len(lines) <= 1:
+        return message, ""
+    headline = lines[-1] if lines[0].startswith("Traceback") else lines[0]
+    return headline, message

@@ -1,8 +1,8 @@
 """A real git client against the app on loopback: clone, push, rules, submissions in the DB."""
 from __future__ import annotations
 
-import re
 import os
+import re
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 

@@ -75,7 +75,7 @@ def test_student_sees_public_checks_grouped_and_hidden_ones_as_a_count(app, clie
     assert "The same error in 3 checks" in text and text.count("ImportError") == 1
     assert "<script>x()" not in text and "&lt;script&gt;x()" in text
     assert "\x1b" not in text and "\u202e" not in text
-    assert "Traceback (most recent call last):\n  line 1</pre>" in text
+    assert "Traceback (most recent call last):\n  line 1</pre></details>" in text
     assert "Hidden checks: 0 of 1 passed." in text
     assert "SECRET" not in text and "setup.hidden_secret" not in text
     assert "This submission counts." in text
