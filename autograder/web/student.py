@@ -58,7 +58,10 @@ def _live(submission: Submission | None) -> dict | None:
     return {"status": submission.status.value, "finished": submission.status in FINISHED,
             "waiting_before": None if submission.status in FINISHED
             else waiting_before(get_session(), submission),
-            "detail": student_text(submission.status_detail),
+            # A graded row's detail is the worker's summary on the rubrics' scale: the page
+            # shows the course's points instead.
+            "detail": "" if submission.status is SubmissionStatus.graded
+            else student_text(submission.status_detail),
             "started_at": timestamp(submission.started_at)}
 
 

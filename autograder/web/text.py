@@ -23,23 +23,27 @@ def student_text(text: str | None, limit: int = MAX_CHARS) -> str:
 
 
 def group_by_message(checks: list, min_group: int = 2) -> list[tuple[str, list]]:
-    """Checks with the same non-empty message, in first-seen order: ``[(message, checks)]``.
+    """Checks whose messages lead with the same error, in first-seen order:
+    ``[(the first one's message, checks)]``.
 
-    A systemic error (an import that fails, a missing method) repeats one message in every
-    check; shown once with the count, it reads as one problem instead of twenty-five.
+    A systemic error (an import that fails, a missing method) repeats one error in every
+    check, its traceback differing only in the check's own lines; shown once with the
+    count, it reads as one problem instead of twenty-five.
     """
     groups: dict[str, list] = defaultdict(list)
     for check in checks:
         if check.message:
-            groups[check.message].append(check)
-    return [(message, items) for message, items in groups.items() if len(items) >= min_group]
+            groups[first_line(check.message)[0]].append(check)
+    return [(items[0].message, items) for items in groups.values() if len(items) >= min_group]
 
 
-def first_line(message: str) -> tuple[str, str]:
-    """A message's headline and the rest (a traceback, shown folded): the headline is what
-    a reader scans; the last line of a traceback is its error, so that one leads."""
+def first_line(message: str) -> tuple[str, str, str]:
+    """``(headline, full message or "", what the full message is)``: the headline is what
+    a reader scans, the rest is shown folded. A traceback's last line is its error, so
+    that one leads."""
     lines = message.strip("\n").splitlines()
     if len(lines) <= 1:
-        return message, ""
-    headline = lines[-1] if lines[0].startswith("Traceback") else lines[0]
-    return headline, message
+        return message, "", ""
+    if lines[0].startswith("Traceback"):
+        return lines[-1], message, "Traceback"
+    return lines[0], message, "Traceback" if 'File "' in message else "Full message"

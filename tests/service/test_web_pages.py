@@ -3,15 +3,19 @@ gradebook, forms and queue. (tests/web drives the same pages in a real browser.)
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 from sqlalchemy import select
 
 from autograder import create_app
+from autograder.course_config import parse_course
 from autograder.db import get_session
 from autograder.models import (AuditEvent, CheckResult, Outcome, Submission, SubmissionStatus,
                                Visibility)
 from autograder.queue import enqueue
-from tests.service.conftest import invoke
+from autograder.web.results_view import hidden_released
+from autograder.web.text import first_line, group_by_message
+from tests.service.conftest import course_yaml, invoke
 from tests.service.seed import graded_submission
 from tests.service.test_queue import redis_url  # noqa: F401  (a real redis-server)
 
@@ -174,3 +178,28 @@ def test_queue_page_flags_a_queued_row_the_broker_has_no_message_for(
     text = client.get("/courses/ml101/queue", auth=world.auth("ta1")).get_data(as_text=True)
     row = {sub: text[text.index(f'id="queue-{sub}"'):].split("</tr>")[0] for sub in (sent, lost)}
     assert "stuck" not in row[sent] and ">stuck</strong>" in row[lost]
+
+
+def test_hidden_checks_are_released_after_the_deadline_plus_the_course_option():
+    text = course_yaml("ml101", deadline="2026-01-10T00:00:00+00:00")
+    late = datetime(2026, 1, 12, 1, tzinfo=timezone.utc)
+    never = parse_course(text)
+    released = parse_course(text + "release_hidden_checks: 2d\n"
+                            "extensions: [{student: bob, assignment: 01_setup, extra: 1d}]\n")
+    assignment = released.assignment("01_setup")
+    assert not hidden_released(never, "alice", assignment, late)
+    assert hidden_released(released, "alice", assignment, late)
+    assert not hidden_released(released, "bob", assignment, late)   # his deadline is later
+
+
+def test_errors_group_by_their_headline_whatever_their_tracebacks():
+    def trace(line: int) -> str:
+        return (f"your code raised NotImplementedError: report\n  File \"<check>\", line {line}"
+                "\n  File \"tinytorch/core/setup.py\", line 74")
+    checks = [CheckResult(check_id=f"c{i}", message=m) for i, m in
+              enumerate([trace(2), trace(9), "other", trace(4), ""])]
+    [(message, items)] = group_by_message(checks)
+    assert message == trace(2) and [c.check_id for c in items] == ["c0", "c1", "c3"]
+    assert first_line(trace(2)) == ("your code raised NotImplementedError: report", trace(2),
+                                    "Traceback")
+    assert first_line("one line") == ("one line", "", "")
