@@ -203,3 +203,18 @@ def test_errors_group_by_their_headline_whatever_their_tracebacks():
     assert first_line(trace(2)) == ("your code raised NotImplementedError: report", trace(2),
                                     "Traceback")
     assert first_line("one line") == ("one line", "", "")
+
+
+def test_a_milestones_training_curve_and_figures_are_shown(app, client, world):
+    sub = graded_submission(app, "ml101", "alice")
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJ"
+           "RU5ErkJggg==")
+    _checks(app, sub, [
+        CheckResult(module="01_setup", check_id="xor.accuracy", outcome=Outcome.passed,
+                    figures={"accuracy": 1.0, "curve": [{"epoch": 1, "loss": 0.5}],
+                             "curve_png": png}),
+        CheckResult(module="01_setup", check_id="xor.forged", outcome=Outcome.passed,
+                    figures={"curve_png": '" onerror="alert(1)'})])
+    text = client.get(f"/submissions/{sub}", auth=world.auth("alice")).get_data(as_text=True)
+    assert text.count("<img ") == 1 and f'src="data:image/png;base64,{png}"' in text
+    assert "accuracy: 1.0" in text and "curve:" not in text and "onerror" not in text
