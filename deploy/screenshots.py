@@ -93,6 +93,9 @@ def main(argv=None) -> int:
         with LocalStack(root / "stack", sandbox=args.backend, sandbox_image=image,
                         rubrics_dir=root / "rubrics", concurrency=1) as stack:
             graded = graded_class(stack, course, root / "students")
+            graded.classroom.api("POST", f"/courses/{graded.classroom.slug}/overrides", json={
+                "student": "ben", "module": "01_setup", "points": 5,
+                "reason": "setup done on the lab machine; checked by hand"})
             for path in take_screenshots(graded, stack.api_url, args.out):
                 print(f"screenshots: wrote {path}")
     return 0

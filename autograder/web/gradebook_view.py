@@ -65,7 +65,7 @@ def histogram_svg(values: list[float], maximum: float, width: int = 120,
         for i, c in enumerate(counts))
     return (f'<svg class="histogram" role="img" width="{width}" height="{height}" '
             f'viewBox="0 0 {width} {height}" aria-label="distribution of grades">'
-            f'{bars}</svg>')
+            f'{bars}<line x1="0" y1="{height}" x2="{width}" y2="{height}"/></svg>')
 
 
 def _columns(book: Gradebook) -> list[Column]:
