@@ -11,19 +11,26 @@ def create_app(overrides: dict | None = None):
     from pathlib import Path
 
     from flask import Flask
+    from flask_wtf.csrf import CSRFProtect
 
     from autograder import config, db
     from autograder.api import bp as api_bp
     from autograder.git.hooks_install import install_hooks
     from autograder.git.http import bp as git_bp
     from autograder.web import bp as web_bp
+    from autograder.web import secret_key
 
     app = Flask(__name__, instance_relative_config=True)
     config.load_into(app, overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    secret_key.configure(app)
     install_hooks(Path(app.config["REPOS_DIR"]))
     db.init_app(app)
     app.register_blueprint(git_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    # Forms on the pages carry a CSRF token; git and the JSON API take HTTP Basic only.
+    csrf = CSRFProtect(app)
+    csrf.exempt(git_bp)
+    csrf.exempt(api_bp)
     return app

@@ -1,17 +1,19 @@
-"""Who is asking and what they may see: HTTP Basic (login + token) and roles per course.
+"""Who is asking and what they may see: HTTP Basic (login + token), or for the pages a
+session cookie from the login form, and roles per course.
 
 One rule set for the git endpoint, the JSON API and the pages. Things a user may not see
 answer 404, as if they did not exist, so ids of other students and courses do not leak.
 """
 from __future__ import annotations
 
-from flask import g, request
+from flask import g, request, session
 from sqlalchemy import select
 from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import Forbidden, NotFound, Unauthorized
 
 from autograder.db import get_session
-from autograder.models import STAFF_ROLES, Course, Membership, Role, Submission, User
+from autograder.models import (STAFF_ROLES, Course, Membership, Role, Submission, Token,
+                               User)
 from autograder.tokens import authenticate
 
 REALM = "autograder"
@@ -19,13 +21,28 @@ ID_MAX = 2**63 - 1  # larger ids cannot exist (and SQLite refuses to compare wit
 
 
 def current_user() -> User | None:
-    """The user named by the request's Basic credentials, if the token is right."""
+    """The user named by the request's Basic credentials, if the token is right; on the pages
+    (blueprint ``web``) also the user of the session cookie, while its token is live.
+
+    Git and the JSON API never take the cookie, so a page's session cannot act on them from
+    another site (the pages' own forms carry a CSRF token)."""
     if "user" not in g:
         auth = request.authorization
         g.user = None
         if auth is not None and auth.type == "basic" and auth.username and auth.password:
             g.user = authenticate(get_session(), auth.username, auth.password)
+        elif request.blueprint == "web":
+            g.user = session_user()
     return g.user
+
+
+def session_user() -> User | None:
+    """The session's user; logged out as soon as the token it logged in with is revoked."""
+    token_id = session.get("token_id")
+    token = get_session().get(Token, token_id) if isinstance(token_id, int) else None
+    if token is None or token.revoked_at is not None:
+        return None
+    return get_session().get(User, token.user_id)
 
 
 def require_user() -> User:

@@ -103,6 +103,9 @@ class CourseConfig(ConfigModel):
         None, description="after deadline (+ extension) + this, pushes no longer count")
     extensions: list[Extension] = []
     excused: list[Excusal] = []
+    release_hidden_checks: Duration | None = Field(
+        None, description="after a student's deadline (+ extension) + this, the student sees "
+                          "that assignment's hidden checks in full; unset: only as a count")
     sandbox: SandboxLimits = SandboxLimits()
     isolation: Literal["best_of", "own", "reference"] = Field(
         "best_of", description="a module's grade from the student's whole package (own), from "

@@ -99,7 +99,7 @@ def pre_receive(session: Session, repo: Repo, updates: list[RefUpdate], public_u
     for submission in recorded:
         out.say(f"submission {submission.id} recorded for commit {submission.commit_sha[:12]} "
                 f"({_waiting_before(session, submission)} waiting before it); "
-                f"results: {public_url}/api/v1/submissions/{submission.id}")
+                f"results: {public_url}/submissions/{submission.id}")
 
 
 def _waiting_before(session: Session, submission: Submission) -> int:

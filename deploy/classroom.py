@@ -66,9 +66,11 @@ class Classroom:
     @classmethod
     def create(cls, cli: Callable[..., subprocess.CompletedProcess], api_url: str,
                course_file: Path, students: list[tuple[str, str]],
-               instructor: str | None = None) -> Classroom:
+               instructor: str | None = None,
+               sections: dict[str, str] | None = None) -> Classroom:
         """Create the course, enrol ``students`` ((login, name), repos seeded with the
-        starter) and an instructor (new: ``<slug>-instructor`` by default); tokens are kept
+        starter, in ``sections`` login -> section if given) and an instructor (new:
+        ``<slug>-instructor`` by default); tokens are kept
         to act as them.  ``cli(*args)`` runs
         ``autograder ARGS`` where the service runs, and must see ``course_file``'s folder
         at the same path (the roster CSV is written there)."""
@@ -78,9 +80,9 @@ class Classroom:
         roster = Path(course_file).parent / f"{slug}-roster.csv"
         with roster.open("w", newline="") as out:
             writer = csv.writer(out)
-            writer.writerow(["name", "email", "student_id", "sis_id"])
-            writer.writerows([name, f"{login}@example.edu", login, f"SIS-{login}"]
-                             for login, name in students)
+            writer.writerow(["name", "email", "student_id", "sis_id", "section"])
+            writer.writerows([name, f"{login}@example.edu", login, f"SIS-{login}",
+                              (sections or {}).get(login, "")] for login, name in students)
         tokens = _tokens(cli("roster", "import", slug, str(roster)).stdout)
         staff = _tokens(cli("staff", "add", slug, instructor, "--name", "Demo Instructor",
                                   "--role", "instructor").stdout)

@@ -4,7 +4,8 @@ Builds the sandbox image if missing, starts its own redis-server, the API (gunic
 Celery worker on loopback ports, creates the demo course with three students, pushes three
 repos with a real git client (the reference solution, the untouched starter, the reference
 with seeded bugs), shows grading progress, prints the gradebook, writes a Canvas CSV and says
-where the TA pages are.  Everything it started is stopped on exit, Ctrl-C included.
+where a student's results page and the TA pages are (``--keep-running`` to click through).
+Everything it started is stopped on exit, Ctrl-C included.
 """
 from __future__ import annotations
 
@@ -144,14 +145,16 @@ def run_demo(args, workdir: Path) -> None:
         args.output.write_text(classroom.canvas_csv())
         say(f"\nCanvas CSV: {args.output.resolve()}")
         say(f"graded in {time.monotonic() - started:.0f} s (services included)")
+        say(f"student's results: {stack.api_url}/submissions/{pushed['demo-student-3']}  "
+            f"(log in as demo-student-3, access token {classroom.tokens['demo-student-3']})")
         say(f"TA pages: {stack.api_url}/courses/{classroom.slug}/gradebook  (log in as "
-            f"{classroom.instructor[0]}, password {classroom.instructor[1]})")
+            f"{classroom.instructor[0]}, access token {classroom.instructor[1]})")
         if args.keep_running:
             say("demo: serving until you press Ctrl-C (then everything is stopped)")
             signal.pause()
         else:
-            say("demo: stopping everything it started (run with --keep-running to browse the "
-                "TA pages first)")
+            say("demo: stopping everything it started (run with --keep-running to click "
+                "through the student's and the TA's pages first)")
 
 
 def main(argv=None) -> int:
@@ -170,7 +173,8 @@ def main(argv=None) -> int:
     parser.add_argument("--concurrency", type=int, default=1, help="grading processes")
     parser.add_argument("--timeout", type=float, default=900, help="seconds to wait for grades")
     parser.add_argument("--keep-running", action="store_true",
-                        help="keep the services up to browse the TA pages, until Ctrl-C")
+                        help="keep the services up to browse the student and TA pages, "
+                             "until Ctrl-C")
     args = parser.parse_args(argv)
     # SIGTERM and SIGHUP unwind like Ctrl-C, so the stack is stopped whatever ends the demo.
     for sig in (signal.SIGTERM, signal.SIGHUP):

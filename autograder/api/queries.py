@@ -84,3 +84,24 @@ def running_submissions(session: Session, course: Course) -> list[Submission]:
 def oldest_queued(session: Session, course: Course) -> datetime | None:
     return session.scalar(select(func.min(Submission.pushed_at)).where(
         Submission.course_id == course.id, Submission.status == SubmissionStatus.queued))
+
+
+def waiting_before(session: Session, submission: Submission) -> int:
+    """Submissions queued or running ahead of this one: its place in the grading queue."""
+    return session.scalar(select(func.count()).where(
+        Submission.id < submission.id, Submission.status.in_(
+            [SubmissionStatus.queued, SubmissionStatus.running])))
+
+
+def student_submissions(session: Session, course: Course, student: User) -> list[Submission]:
+    """A student's pushes in a course, newest first."""
+    return list(session.scalars(select(Submission).where(
+        Submission.course_id == course.id, Submission.student_id == student.id)
+        .order_by(Submission.id.desc())))
+
+
+def unfinished_submissions(session: Session, course: Course) -> list[Submission]:
+    """Queued, running and retrying submissions, oldest first: the queue page's rows."""
+    return list(session.scalars(select(Submission).where(
+        Submission.course_id == course.id, Submission.status.in_(UNFINISHED))
+        .order_by(Submission.id)))

@@ -1,17 +1,25 @@
-"""Server-rendered pages for TAs and instructors, built on the API's own queries."""
+"""Server-rendered pages: students' results and the TAs' working pages, built on the API's
+own queries and rules (``autograder.access``, ``autograder.staff_actions``)."""
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-bp = Blueprint("web", __name__, template_folder="templates")
+from autograder.web.results_view import figures_shown
+from autograder.web.text import first_line, student_text
+
+bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+               static_url_path="/assets")
+bp.add_app_template_filter(student_text)
+bp.add_app_template_global(figures_shown)
+bp.add_app_template_global(first_line)
 
 
 @bp.errorhandler(HTTPException)
 def _html_error(error: HTTPException):
-    # Keep WWW-Authenticate so a browser asks for the login and token.
-    headers = [h for h in error.get_headers() if h[0].lower() == "www-authenticate"]
-    return render_template("web/error.html", error=error), error.code, headers
+    if error.code == 401 and request.method == "GET":
+        return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    return render_template("web/error.html", error=error), error.code
 
 
-from autograder.web import pages  # noqa: E402,F401  (registers the routes)
+from autograder.web import login, pages, staff_forms, student  # noqa: E402,F401  (routes)

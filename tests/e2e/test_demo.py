@@ -49,6 +49,7 @@ def test_the_demo_grades_prints_exports_and_cleans_up(tmp_path, sandbox_image):
     assert exported == {"demo-student-1": "10.00", "demo-student-2": "0.00",
                         "demo-student-3": "8.00"}
     assert re.search(r"TA pages: http://127\.0\.0\.1:\d+/courses/tinytorch-demo/gradebook", out)
+    assert re.search(r"student's results: http://127\.0\.0\.1:\d+/submissions/\d+ ", out)
     workdir = re.search(r"under (\S+tinytorch-demo-\S+)", out).group(1)
     assert not os.path.exists(workdir)
     left = subprocess.run(["pgrep", "-f", workdir], capture_output=True, text=True).stdout

@@ -119,7 +119,8 @@ def test_gradebook_shows_the_grade_that_counts_and_overrides_on_top(app, client,
                        ("bob", "01_setup"): (None, "none", None),
                        ("bob", "02_tensor"): (9.0, "override", None)}
     page = client.get("/courses/ml101/gradebook", auth=world.auth("ta1")).get_data(as_text=True)
-    assert "9.00*" in page and f'href="/submissions/{latest}">7.00</a>' in page
+    assert '9.00 <a class="marker override" title="override by ta1: appeal"' in page
+    assert f'href="/submissions/{latest}">7.00</a>' in page
     mine = client.get("/api/v1/courses/ml101/my-grades", auth=world.auth("bob")).json
     assert mine["row"]["student"] == "bob" and mine["row"]["cells"]["02_tensor"]["points"] == 9
     _post(client, world, "ta1", f"/api/v1/overrides/{override.json['id']}/revoke",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,7 +33,9 @@ def test_clone_commit_push_records_a_submission_visible_in_the_api(app, world, l
     assert submission.commit_sha == sha and submission.status is SubmissionStatus.queued
     assert f"remote: submission {submission.id} recorded for commit {sha[:12]} " \
            f"(0 waiting before it)" in pushed.stderr
-    assert f"/api/v1/submissions/{submission.id}" in pushed.stderr
+    assert re.search(rf"results: {live_server}/submissions/{submission.id}\s", pushed.stderr)
+    assert client.get(f"/submissions/{submission.id}", auth=world.auth("alice")).status_code \
+        == 200   # the link opens the student's own results page
     response = client.get(f"/api/v1/submissions/{submission.id}", auth=world.auth("alice"))
     assert response.status_code == 200 and response.json["commit"] == sha
 

@@ -1,8 +1,6 @@
 """The TA pages: who may see them, what they show, and that they escape what students wrote."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 from datetime import datetime
 
 import pytest
@@ -39,16 +37,22 @@ def test_staff_see_every_check_of_a_submission(app, client, world):
     assert "setup.hidden_secret" in text and "SECRET log" in text and "7.00" in text
 
 
-@pytest.mark.parametrize("login, code", [(None, 401), ("alice", 403), ("bob", 403),
-                                         ("ta2", 404), ("ta1", 200)])
-def test_pages_are_for_this_courses_staff_only(app, client, world, login, code):
+@pytest.mark.parametrize("login, course_code, sub_code", [
+    (None, 302, 302), ("alice", 200, 200), ("bob", 200, 404), ("ta2", 404, 404),
+    ("ta1", 200, 200)])
+def test_who_may_open_which_page(app, client, world, login, course_code, sub_code):
+    """Students get their own pages, staff every page of their course; others a 404; no
+    login a redirect to the login form."""
     sub = graded_submission(app, "ml101", "alice")
     auth = world.auth(login) if login else None
-    expected = {"/courses/ml101/": code, f"/submissions/{sub}": code if login != "bob" else 404}
-    seen = {path: client.get(path, auth=auth).status_code for path in expected}
-    assert seen == expected
+    seen = {path: client.get(path, auth=auth).status_code
+            for path in ("/courses/ml101/", f"/submissions/{sub}")}
+    assert seen == {"/courses/ml101/": course_code, f"/submissions/{sub}": sub_code}
     if login is None:
-        assert client.get("/").headers["WWW-Authenticate"].startswith("Basic")
+        assert client.get("/").headers["Location"].startswith("/login?next=")
+    if login in ("alice", "bob"):
+        gradebook = client.get("/courses/ml101/gradebook", auth=auth)
+        assert gradebook.status_code == 403
 
 
 def test_student_names_are_escaped(app, client, world):
@@ -59,26 +63,6 @@ def test_student_names_are_escaped(app, client, world):
     graded_submission(app, "ml101", "alice")
     text = client.get("/courses/ml101/", auth=world.auth("ta1")).get_data(as_text=True)
     assert "<script>x()" not in text and "&lt;script&gt;x()" in text
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    pytest.skip("no Chromium on this machine (apt-get install chromium)")
-
-
-def test_submission_page_renders_in_headless_chromium(app, world, live_server, tmp_path):
-    browser = _chromium()
-    sub = graded_submission(app, "ml101", "alice")
-    login, token = world.auth("ta1")
-    url = live_server.replace("http://", f"http://{login}:{token}@") + f"/submissions/{sub}"
-    result = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu",
-                             f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
-                            capture_output=True, text=True, timeout=120)
-    dom = result.stdout
-    assert f"<h1>Submission {sub}</h1>" in dom, result.stderr[-2000:]
-    assert 'id="status" class="graded"' in dom and "setup.public_ok" in dom
 
 
 def test_submissions_page_filters_and_pages(app, client, world):

@@ -1,0 +1,220 @@
+"""The pages through Flask's client: the login form and CSRF, a student's own pages, the TA
+gradebook, forms and queue. (tests/web drives the same pages in a real browser.)"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+from sqlalchemy import select
+
+from autograder import create_app
+from autograder.course_config import parse_course
+from autograder.db import get_session
+from autograder.models import (AuditEvent, CheckResult, Outcome, Submission, SubmissionStatus,
+                               Visibility)
+from autograder.queue import enqueue
+from autograder.web.results_view import hidden_released
+from autograder.web.text import first_line, group_by_message
+from tests.service.conftest import course_yaml, invoke
+from tests.service.seed import graded_submission
+from tests.service.test_queue import redis_url  # noqa: F401  (a real redis-server)
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf(client, path: str, auth=None) -> str:
+    return _CSRF.search(client.get(path, auth=auth).get_data(as_text=True))[1]
+
+
+def log_in(client, login: str, token: str, next_path: str = ""):
+    return client.post(f"/login?next={next_path}", data={
+        "login": login, "token": token, "csrf_token": csrf(client, "/login")})
+
+
+def test_login_form_opens_a_session_for_the_pages_only(app, client, world):
+    sub = graded_submission(app, "ml101", "alice")
+    refused = client.post("/login", data={"login": "alice", "token": world.tokens["alice"]})
+    assert refused.status_code == 400 and "CSRF" in refused.get_data(as_text=True)
+    wrong = log_in(client, "alice", "not-the-token")
+    assert wrong.status_code == 401 and "do not match" in wrong.get_data(as_text=True)
+    answer = log_in(client, "alice", world.tokens["alice"], f"/submissions/{sub}")
+    assert answer.status_code == 302 and answer.headers["Location"] == f"/submissions/{sub}"
+    assert client.get(f"/submissions/{sub}").status_code == 200
+    assert client.get("/api/v1/me").status_code == 401     # the API takes HTTP Basic only
+    assert client.post("/logout", data={"csrf_token": csrf(client, "/")}).status_code == 302
+    assert client.get(f"/submissions/{sub}").status_code == 302
+
+
+def test_login_does_not_redirect_off_site(client, world):
+    answer = log_in(client, "bob", world.tokens["bob"], "//evil.example/")
+    assert answer.headers["Location"] == "/"
+
+
+def test_a_rotated_token_ends_the_session(app, client, world, runner):
+    log_in(client, "bob", world.tokens["bob"])
+    assert client.get("/courses/ml101/").status_code == 200
+    invoke(runner, "token", "rotate", "bob")
+    assert client.get("/courses/ml101/").status_code == 302
+
+
+def _checks(app, submission_id: int, checks: list[CheckResult]) -> None:
+    with app.app_context():
+        session = get_session()
+        for check in checks:
+            check.submission_id = submission_id
+        session.add_all(checks)
+        session.commit()
+
+
+def test_student_sees_public_checks_grouped_and_hidden_ones_as_a_count(app, client, world):
+    sub = graded_submission(app, "ml101", "alice", points=7.0)
+    hostile = "\x1b[31mImportError\u202e: <script>x()</script>"
+    _checks(app, sub, [CheckResult(module="01_setup", check_id=f"setup.same_{i}",
+                                   description=f"does thing {i}", outcome=Outcome.error,
+                                   visibility=Visibility.public, message=hostile,
+                                   log="Traceback (most recent call last):\n  line 1")
+                       for i in range(3)])
+    text = client.get(f"/submissions/{sub}", auth=world.auth("alice")).get_data(as_text=True)
+    assert "7.00 / 10 points" in text                   # the course's scale
+    assert "The same error in 3 checks" in text and text.count("ImportError") == 1
+    assert "<script>x()" not in text and "&lt;script&gt;x()" in text
+    assert "\x1b" not in text and "\u202e" not in text
+    assert "Traceback (most recent call last):\n  line 1</pre></details>" in text
+    assert "Hidden checks: 0 of 1 passed." in text
+    assert "SECRET" not in text and "setup.hidden_secret" not in text
+    assert "This submission counts." in text
+
+
+def test_my_course_shows_what_counts_and_every_push(app, client, world):
+    first = graded_submission(app, "ml101", "bob", points=4.0)
+    latest = graded_submission(app, "ml101", "bob", points=9.0)
+    with app.app_context():
+        session = get_session()
+        session.get(Submission, latest).status = SubmissionStatus.queued
+        session.commit()
+    text = client.get("/courses/ml101/", auth=world.auth("bob")).get_data(as_text=True)
+    row = text[text.index('id="assignment-01_setup"'):text.index('id="assignment-02_tensor"')]
+    assert "9.00 / 10" in row and f"submission {latest}" in row
+    assert f'data-url="/submissions/{latest}/status"' in text and 'data-finished="no"' in text
+    assert f'href="/submissions/{first}"' in text
+    status = client.get(f"/submissions/{latest}/status", auth=world.auth("bob")).get_json()
+    assert status["status"] == "queued" and status["finished"] is False
+    assert client.get(f"/submissions/{latest}/status",
+                      auth=world.auth("alice")).status_code == 404
+
+
+def test_override_form_is_audited_and_marked_in_the_gradebook(app, client, world):
+    sub = graded_submission(app, "ml101", "alice", points=7.0)
+    auth = world.auth("ta1")
+    form = {"module": "01_setup", "points": "9.5", "reason": "re-marked <b>by hand</b>"}
+    assert client.post(f"/submissions/{sub}/override", data=form, auth=auth).status_code == 400
+    token = csrf(client, f"/submissions/{sub}", auth)
+    done = client.post(f"/submissions/{sub}/override", data={**form, "csrf_token": token},
+                       auth=auth)
+    assert done.status_code == 302
+    too_many = client.post(f"/submissions/{sub}/override", auth=auth, data={
+        **form, "points": "11", "csrf_token": token})
+    assert too_many.status_code == 400 and "points: a number from 0 to 10" in \
+        too_many.get_data(as_text=True)
+    with app.app_context():
+        [event] = get_session().scalars(select(AuditEvent)).all()
+        assert (event.action, event.reason, event.actor.login) == \
+            ("override", "re-marked <b>by hand</b>", "ta1")
+    book = client.get("/courses/ml101/gradebook", auth=auth).get_data(as_text=True)
+    assert 'title="override by ta1: re-marked &lt;b&gt;by hand&lt;/b&gt;"' in book
+    assert 'href="/courses/ml101/audit?student=alice&amp;module=01_setup"' in book
+    page = client.get(f"/submissions/{sub}", auth=auth).get_data(as_text=True)
+    assert "does not count: an override by ta1 (9.5 points)" in page
+
+
+def test_regrade_form_queues_the_submission_with_an_audit_entry(app, client, world):
+    sub = graded_submission(app, "ml101", "alice")
+    auth = world.auth("prof")
+    token = csrf(client, f"/submissions/{sub}", auth)
+    client.post(f"/submissions/{sub}/regrade", data={"reason": "worker fixed",
+                                                     "csrf_token": token}, auth=auth)
+    with app.app_context():
+        session = get_session()
+        assert session.get(Submission, sub).status is SubmissionStatus.queued
+        [event] = session.scalars(select(AuditEvent)).all()
+        assert (event.action, event.reason) == ("regrade", "worker fixed")
+    student = client.post(f"/submissions/{sub}/regrade", auth=world.auth("alice"),
+                          data={"reason": "please", "csrf_token": token})
+    assert student.status_code in (400, 403)
+
+
+def test_gradebook_sorts_filters_and_totals(app, client, world):
+    graded_submission(app, "ml101", "alice", points=7.0)
+    graded_submission(app, "ml101", "bob", points=3.0, module="02_tensor")
+    auth = world.auth("ta1")
+
+    def order(query: str) -> list[str]:
+        text = client.get(f"/courses/ml101/gradebook?{query}", auth=auth).get_data(as_text=True)
+        return re.findall(r'<tr data-login="([^"]+)">', text)
+    assert order("sort=01_setup&order=desc") == ["alice", "bob"]
+    assert order("sort=02_tensor&order=desc") == ["bob", "alice"]
+    assert order("sort=name&order=desc") == ["bob", "alice"]
+    assert order("section=B") == ["bob"]
+    text = client.get("/courses/ml101/gradebook", auth=auth).get_data(as_text=True)
+    assert "7.00 / 20 (35.0%)" in text and text.count('<svg class="histogram"') == 2
+    assert client.get("/courses/ml101/gradebook?sort=nope", auth=auth).status_code == 400
+    export = client.get("/courses/ml101/export?format=plain&section=B", auth=world.auth("prof"))
+    assert export.status_code == 200 and "bob" in export.get_data(as_text=True) \
+        and "alice" not in export.get_data(as_text=True)
+    assert client.get("/courses/ml101/export?format=plain", auth=auth).status_code == 403
+
+
+def test_queue_page_flags_a_queued_row_the_broker_has_no_message_for(
+        app, world, redis_url):  # noqa: F811
+    app = create_app({**app.config, "BROKER_URL": redis_url})
+    client = app.test_client()
+    sent, lost = (graded_submission(app, "ml101", login) for login in ("alice", "bob"))
+    with app.app_context():
+        session = get_session()
+        for sub in (sent, lost):
+            session.get(Submission, sub).status = SubmissionStatus.queued
+        session.commit()
+    assert enqueue([sent], redis_url)
+    text = client.get("/courses/ml101/queue", auth=world.auth("ta1")).get_data(as_text=True)
+    row = {sub: text[text.index(f'id="queue-{sub}"'):].split("</tr>")[0] for sub in (sent, lost)}
+    assert "stuck" not in row[sent] and ">stuck</strong>" in row[lost]
+
+
+def test_hidden_checks_are_released_after_the_deadline_plus_the_course_option():
+    text = course_yaml("ml101", deadline="2026-01-10T00:00:00+00:00")
+    late = datetime(2026, 1, 12, 1, tzinfo=timezone.utc)
+    never = parse_course(text)
+    released = parse_course(text + "release_hidden_checks: 2d\n"
+                            "extensions: [{student: bob, assignment: 01_setup, extra: 1d}]\n")
+    assignment = released.assignment("01_setup")
+    assert not hidden_released(never, "alice", assignment, late)
+    assert hidden_released(released, "alice", assignment, late)
+    assert not hidden_released(released, "bob", assignment, late)   # his deadline is later
+
+
+def test_errors_group_by_their_headline_whatever_their_tracebacks():
+    def trace(line: int) -> str:
+        return (f"your code raised NotImplementedError: report\n  File \"<check>\", line {line}"
+                "\n  File \"tinytorch/core/setup.py\", line 74")
+    checks = [CheckResult(check_id=f"c{i}", message=m) for i, m in
+              enumerate([trace(2), trace(9), "other", trace(4), ""])]
+    [(message, items)] = group_by_message(checks)
+    assert message == trace(2) and [c.check_id for c in items] == ["c0", "c1", "c3"]
+    assert first_line(trace(2)) == ("your code raised NotImplementedError: report", trace(2),
+                                    "Traceback")
+    assert first_line("one line") == ("one line", "", "")
+
+
+def test_a_milestones_training_curve_and_figures_are_shown(app, client, world):
+    sub = graded_submission(app, "ml101", "alice")
+    png = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYGD4DwABBAEAwS2OUAAAAABJ"
+           "RU5ErkJggg==")
+    _checks(app, sub, [
+        CheckResult(module="01_setup", check_id="xor.accuracy", outcome=Outcome.passed,
+                    figures={"accuracy": 1.0, "curve": [{"epoch": 1, "loss": 0.5}],
+                             "curve_png": png}),
+        CheckResult(module="01_setup", check_id="xor.forged", outcome=Outcome.passed,
+                    figures={"curve_png": '" onerror="alert(1)'})])
+    text = client.get(f"/submissions/{sub}", auth=world.auth("alice")).get_data(as_text=True)
+    assert text.count("<img ") == 1 and f'src="data:image/png;base64,{png}"' in text
+    assert "accuracy: 1.0" in text and "curve:" not in text and "onerror" not in text
