@@ -36,6 +36,7 @@ class SubmissionStatus(str, enum.Enum):
     graded = "graded"
     failed = "failed"            # the student's code failed to grade (counts as a result)
     infra_error = "infra_error"  # the grader could not run it: retried, never a zero
+    rejected = "rejected"        # git did not move the branch to it: never graded or counted
 
 
 class Outcome(str, enum.Enum):
@@ -142,6 +143,8 @@ class Submission(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # When an infra_error's next attempt is due; None when no retry is planned (given up).
+    retry_at: Mapped[datetime | None]
 
     course: Mapped[Course] = relationship()
     repo: Mapped[Repo] = relationship()

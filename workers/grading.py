@@ -84,7 +84,7 @@ def claim(session, submission_id, settings):
         .where(Submission.id == submission_id, Submission.attempts == submission.attempts,
                Submission.status == submission.status)
         .values(status=SubmissionStatus.running, attempts=attempt, started_at=now,
-                finished_at=None, status_detail=running_detail(current_owner()))
+                finished_at=None, retry_at=None, status_detail=running_detail(current_owner()))
         .execution_options(synchronize_session=False)).rowcount
     session.commit()
     return attempt if taken == 1 else None

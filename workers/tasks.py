@@ -2,11 +2,12 @@
 (periodic).  Thin: the work is in :mod:`workers.grading` and :mod:`workers.reconciler`."""
 
 import functools
+from datetime import timedelta
 
 from celery.signals import worker_process_shutdown
-from kombu.exceptions import ChannelError
-
+from autograder.models import utcnow
 from workers import grading, reconciler
+from workers.broker_queue import submissions_in_broker
 from workers.celery_app import app, settings
 
 
@@ -44,22 +45,16 @@ def grade_submission(self, submission_id):
             raise grading.InfrastructureFault("AUTOGRADER_REPOS_DIR is not set on this worker")
         status = grading.grade_submission(submission_id, _sessions(), settings, _backend())
     except grading.InfrastructureFault as exc:
-        raise self.retry(exc=exc, countdown=settings.retry_backoff_s * 2 ** self.request.retries)
+        countdown = settings.retry_backoff_s * 2 ** self.request.retries
+        retried = self.request.retries < self.max_retries
+        reconciler.plan_retry(_sessions(), submission_id,
+                              utcnow() + timedelta(seconds=countdown) if retried else None)
+        raise self.retry(exc=exc, countdown=countdown)
     return status.value if status else None
 
 
 @app.task(name="workers.tasks.reconcile")
 def reconcile():
+    in_broker = submissions_in_broker(app, app.conf.task_default_queue)
     return reconciler.reconcile(_sessions(), settings, send=grade_submission.delay,
-                                backlog=_grading_backlog())
-
-
-def _grading_backlog():
-    """Messages waiting in the grading queue (the broker's own count); a queue the broker
-    does not know (e.g. after a restart) holds none."""
-    with app.connection_for_write() as connection:
-        try:
-            return connection.default_channel.queue_declare(
-                queue=app.conf.task_default_queue, passive=True).message_count
-        except ChannelError:
-            return 0
+                                in_broker=in_broker)

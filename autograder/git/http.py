@@ -95,7 +95,7 @@ def _hook_bridge(repo: Repo) -> HookBridge:
     config = current_app.config
     public_url = (config["PUBLIC_URL"] or request.host_url).rstrip("/")
     context = PushContext(current_app.extensions["autograder.sessions"], repo.id, public_url,
-                          config["BROKER_URL"] or "")
+                          config["BROKER_URL"] or "", Path(config["REPOS_DIR"]))
     return HookBridge(context, current_app.logger)
 
 
