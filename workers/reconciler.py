@@ -7,8 +7,7 @@ names it (``workers.broker_queue``) although it is:
   enqueue failed while the broker was down): sent again, once its commit is checked to be on
   the graded branch; a commit git never put there (the API died between the hooks) is
   ``rejected`` instead, never graded;
-- ``infra_error`` with its retry due (``retry_at`` passed; the back-off was held by a worker
-  or Redis that restarted): sent again, or given up once out of retries;
+- ``infra_error`` with its retry due (``retry_at`` passed, see ``plan_retry``): sent again;
 - ``running`` past the hard time limit, or for a worker process of this host that is gone: put
   back to ``queued`` and sent again; one that lost its worker ``max_lost_attempts`` times
   is given up (``infra_error``).
@@ -62,7 +61,9 @@ def reconcile(sessions, settings, send, in_broker):
                 else:
                     rejected.append(submission.id)
             elif status == SubmissionStatus.infra_error and submission.retry_at <= now:
-                sent += _resend_retry(session, submission, settings)
+                sent += _take_back(session, submission, SubmissionStatus.infra_error,
+                                   "retrying after an infrastructure error: "
+                                   f"{submission.status_detail}")
         if rejected:
             reject(session, rejected, NOT_ON_BRANCH)
         session.commit()
@@ -94,14 +95,6 @@ def _requeue_lost_worker(session, submission, settings):
                       "re-enqueued: its worker was lost")
 
 
-def _resend_retry(session, submission, settings):
-    if submission.attempts > settings.max_retries:
-        _set_retry_at(session, submission.id, None)     # out of retries: given up
-        return []
-    return _take_back(session, submission, SubmissionStatus.infra_error,
-                      "re-enqueued: its retry was lost with the broker")
-
-
 def _take_back(session, submission, status, detail):
     """Put the submission back to "queued" unless someone else moved it meanwhile."""
     taken = session.execute(
@@ -113,16 +106,21 @@ def _take_back(session, submission, status, detail):
     return [submission.id] if taken else []
 
 
-def plan_retry(sessions, submission_id, due):
-    """Record when the infra_error just recorded is retried (None: it is not), so a retry
-    lost with the broker is re-sent when due instead of staying "retrying" for ever."""
+def plan_retry(sessions, submission_id, settings):
+    """After an infrastructure fault: record when the next attempt is due (exponential
+    back-off), or that there is none once ``max_retries`` retries were spent.  Returns the
+    delay in seconds, or None."""
     with sessions() as session:
-        _set_retry_at(session, submission_id, due)
+        submission = session.get(Submission, submission_id)
+        if submission is None or submission.status != SubmissionStatus.infra_error:
+            return None
+        retried = submission.attempts <= settings.max_retries
+        delay = settings.retry_backoff_s * 2 ** (submission.attempts - 1) if retried else None
+        session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.attempts == submission.attempts,
+                   Submission.status == SubmissionStatus.infra_error)
+            .values(retry_at=utcnow() + timedelta(seconds=delay) if retried else None)
+            .execution_options(synchronize_session=False))
         session.commit()
-
-
-def _set_retry_at(session, submission_id, due):
-    session.execute(
-        update(Submission)
-        .where(Submission.id == submission_id, Submission.status == SubmissionStatus.infra_error)
-        .values(retry_at=due).execution_options(synchronize_session=False))
+    return delay

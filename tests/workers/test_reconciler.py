@@ -67,25 +67,28 @@ def test_a_queued_commit_that_never_reached_the_branch_is_rejected_not_graded(
     assert rejected.status_detail == reconciler.NOT_ON_BRANCH
 
 
-def test_a_retry_lost_with_the_broker_is_resent_when_due_and_given_up_when_out_of_retries(
+def test_a_retry_is_planned_with_back_off_and_sent_by_the_reconciler_when_due(
         world, reference_package):
-    settings = world.settings(AUTOGRADER_MAX_RETRIES="2")
-    now = utcnow()
-    plans = {"due": (now - timedelta(seconds=1), 1), "later": (now + timedelta(hours=1), 1),
-             "given_up": (None, 1), "out_of_retries": (now - timedelta(seconds=1), 3)}
-    ids = {name: world.submit(name, reference_package) for name in plans}
-    for name, (retry_at, attempts) in plans.items():
-        _set(world, ids[name], status=SubmissionStatus.infra_error, retry_at=retry_at,
-             attempts=attempts, status_detail="sandbox image missing")
+    settings = world.settings(AUTOGRADER_MAX_RETRIES="2", AUTOGRADER_RETRY_BACKOFF_S="30")
+    submission_id = world.submit("ann", reference_package)
+    delays = []
+    for attempts in (1, 2, 3):
+        _set(world, submission_id, status=SubmissionStatus.infra_error, attempts=attempts,
+             status_detail="sandbox image missing")
+        delays.append(reconciler.plan_retry(world.sessions, submission_id, settings))
+    assert delays == [30.0, 60.0, None]         # two retries, then given up
+    assert world.submission(submission_id).retry_at is None
     sent = []
-    assert reconciler.reconcile(world.sessions, settings, sent.append, set()) == [ids["due"]]
-    resent = world.submission(ids["due"])
-    assert resent.status == SubmissionStatus.queued and resent.retry_at is None
-    assert resent.status_detail == "re-enqueued: its retry was lost with the broker"
-    for name in ("later", "given_up", "out_of_retries"):
-        assert world.submission(ids[name]).status == SubmissionStatus.infra_error
-    assert world.submission(ids["out_of_retries"]).retry_at is None
     assert reconciler.reconcile(world.sessions, settings, sent.append, set()) == []
+    _set(world, submission_id, attempts=1, retry_at=utcnow() + timedelta(hours=1))
+    assert reconciler.reconcile(world.sessions, settings, sent.append, set()) == []
+    _set(world, submission_id, retry_at=utcnow() - timedelta(seconds=1))
+    assert reconciler.reconcile(world.sessions, settings, sent.append, {submission_id}) == []
+    assert reconciler.reconcile(world.sessions, settings, sent.append, set()) == [submission_id]
+    resent = world.submission(submission_id)
+    assert resent.status == SubmissionStatus.queued and resent.retry_at is None
+    assert resent.status_detail == ("retrying after an infrastructure error: "
+                                    "sandbox image missing")
 
 
 def test_claim_refuses_a_live_job_takes_a_lost_one_and_gives_up_in_the_end(
