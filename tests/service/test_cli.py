@@ -1,6 +1,8 @@
 """The CLI on bad input: a clear error naming the place, and nothing half-written."""
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 from pathlib import Path
 
@@ -8,8 +10,9 @@ from sqlalchemy import func, select
 
 from autograder.cli import main
 from autograder.db import get_session
+from autograder.export.table import FORMULA_STARTS
 from autograder.models import Course, Membership, Token, User
-from autograder.tokens import authenticate
+from autograder.tokens import authenticate, issue_token
 from tests.service.conftest import invoke, tokens_from, write_course
 
 HEADER = "name,email,student_id,sis_id,section\n"
@@ -154,3 +157,23 @@ def test_repos_are_seeded_with_the_generated_starter_by_default(app, runner, tmp
                            capture_output=True, text=True, check=True).stdout.split()
     assert "tinytorch/core/tensor.py" in files and "README.md" in files
     assert not any("hidden" in name for name in files)
+
+
+def test_the_token_csv_is_written_like_the_exports_no_cell_runs_as_a_formula(runner, tmp_path):
+    roster = HEADER + '"=HYPERLINK(""http://evil"")",eve@x.edu,eve,,\n' + \
+        "+Plus Name,pat@x.edu,pat,,\n"
+    path = _course_and_roster(runner, tmp_path, roster.encode())
+    printed = invoke(runner, "roster", "import", "ml101", path, "--empty").stdout
+    rows = {row["login"]: row for row in csv.DictReader(io.StringIO(printed))}
+    assert rows["eve"]["name"] == '="=HYPERLINK(""http://evil"")"'
+    assert rows["pat"]["name"] == '="+Plus Name"'
+    assert not any(row["token"].startswith(FORMULA_STARTS) for row in rows.values())
+
+
+def test_tokens_never_start_like_a_formula(app):
+    with app.app_context():
+        session = get_session()
+        user = User(login="many", name="Many")
+        session.add(user)
+        session.flush()
+        assert not any(issue_token(session, user).startswith("-") for _ in range(300))
