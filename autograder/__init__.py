@@ -16,12 +16,14 @@ def create_app(overrides: dict | None = None):
     from autograder.api import bp as api_bp
     from autograder.git.hooks_install import install_hooks
     from autograder.git.http import bp as git_bp
+    from autograder.git.quarantine import sweep_now_and_then
     from autograder.web import bp as web_bp
 
     app = Flask(__name__, instance_relative_config=True)
     config.load_into(app, overrides)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     install_hooks(Path(app.config["REPOS_DIR"]))
+    sweep_now_and_then(Path(app.config["REPOS_DIR"]))    # pushes killed with the last run
     db.init_app(app)
     app.register_blueprint(git_bp)
     app.register_blueprint(api_bp)

@@ -47,7 +47,7 @@ class HookBridge:
                                       self.context.repo_id)
 
     def _serve(self) -> None:
-        with self._ours.makefile("rb") as requests, self._ours.makefile("wb") as replies:
+        with self._ours.makefile("rb") as requests:
             while line := requests.readline(MAX_REQUEST_BYTES):
                 try:
                     out = answer(self.context, json.loads(line))
@@ -60,5 +60,7 @@ class HookBridge:
                     out.refuse("the grader failed on this push; nothing was recorded, try "
                                "again shortly")
                 self._recorded.extend(out.recorded)
-                replies.write(json.dumps(out.as_reply()).encode() + b"\n")
-                replies.flush()
+                try:
+                    self._ours.sendall(json.dumps(out.as_reply()).encode() + b"\n")
+                except OSError:     # the hook was killed while we answered: git is gone
+                    return
