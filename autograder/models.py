@@ -69,6 +69,20 @@ class Course(Base):
     memberships: Mapped[list[Membership]] = relationship(back_populates="course")
 
 
+class CourseRubric(Base):
+    """The rubric text an assignment is graded with, validated and stored at course create or
+    update: workers grade exactly this, never a file that may have changed since."""
+    __tablename__ = "course_rubrics"
+    __table_args__ = (UniqueConstraint("course_id", "assignment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    assignment_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class User(Base):
     """A person; ``login`` is the HTTP Basic user name (a student id for students)."""
     __tablename__ = "users"

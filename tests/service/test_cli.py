@@ -177,3 +177,27 @@ def test_tokens_never_start_like_a_formula(app):
         session.add(user)
         session.flush()
         assert not any(issue_token(session, user).startswith("-") for _ in range(300))
+
+
+def test_course_create_runs_every_check_and_creates_nothing_when_any_fails(app, runner,
+                                                                          tmp_path):
+    course_file = write_course(tmp_path / "bad", "bad101")
+    original = course_file.read_text()
+    setup, tensor = (tmp_path / "bad" / f"{m}.yaml" for m in ("01_setup", "02_tensor"))
+    setup.write_text(setup.read_text().replace('"setup.report.*"', '"setup.reprot.*"'))
+    tensor.write_text(tensor.read_text() + "weigth: 2\n")
+    course_file.write_text(course_file.read_text().replace("02_tensor.yaml", "01_setup.yaml")
+                           + "extensions:\n  - {student: nobody, extra: 2d}\n")
+    result = runner.invoke(main, ["course", "create", str(course_file)])
+    assert result.exit_code == 1, result.output
+    assert f"{setup}:15: checks[0].match: " in result.output      # the typo'd check id
+    assert "the course file uses this rubric for '02_tensor'" in result.output
+    assert f"{course_file}:9: extensions[0].student: 'nobody' is not a student of course " \
+           "bad101" in result.output
+    course_file.write_text(original)
+    assert "weigth: Extra inputs are not permitted" in runner.invoke(
+        main, ["course", "create", str(course_file)]).output
+    course_file.write_text(original.replace("graded_branch: main", "graded_branch: main branch"))
+    assert f"{course_file}:3: graded_branch: 'main branch' is not a git branch name" \
+        in runner.invoke(main, ["course", "create", str(course_file)]).output
+    assert _count(app, Course) == 0
