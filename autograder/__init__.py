@@ -17,6 +17,7 @@ def create_app(overrides: dict | None = None):
     from autograder.api import bp as api_bp
     from autograder.git.hooks_install import install_hooks
     from autograder.git.http import bp as git_bp
+    from autograder.git.quarantine import sweep_now_and_then
     from autograder.web import bp as web_bp
     from autograder.web import secret_key
 
@@ -25,6 +26,7 @@ def create_app(overrides: dict | None = None):
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     secret_key.configure(app)
     install_hooks(Path(app.config["REPOS_DIR"]))
+    sweep_now_and_then(Path(app.config["REPOS_DIR"]))    # pushes killed with the last run
     db.init_app(app)
     app.register_blueprint(git_bp)
     app.register_blueprint(api_bp)

@@ -6,9 +6,7 @@ Commands run inside the app built by ``create_app``, so they read the same confi
 """
 from __future__ import annotations
 
-import csv
 import importlib
-import sys
 import tempfile
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from autograder import create_app
 from autograder.course_config import ConfigError
 from autograder.course_setup import CourseExists, create_course
 from autograder.db import get_session, upgrade_to_head
+from autograder.export.table import text, to_csv
 from autograder.models import Course, Membership, Role, User
 from autograder.roster import RosterError, decode_roster, import_roster, parse_roster
 from autograder.starter import generate_starter
@@ -41,10 +40,11 @@ def _course(slug: str) -> Course:
 
 
 def _print_tokens(rows: list[tuple[str, str, str]]) -> None:
+    """The tokens as CSV, written like the grade exports: no cell runs as a formula in a
+    spreadsheet (a roster name may start with ``=``)."""
     click.echo("# access tokens are shown only this once; hand each to its owner", err=True)
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(["login", "name", "token"])
-    writer.writerows(rows)
+    click.echo(to_csv([["login", "name", "token"],
+                       *([text(cell) for cell in row] for row in rows)]), nl=False)
 
 
 @main.command("init-db")

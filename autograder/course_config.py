@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BeforeValidator, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, model_validator
 
 from autograder.yamlconf import ConfigError, ConfigModel, Document, parse, read
 
@@ -26,6 +26,19 @@ def _duration(value):
 
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+# What ``git check-ref-format --branch`` refuses, so a course never names a branch git can't.
+_NOT_IN_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.|\.lock(/|$)")
+
+
+def _branch_name(value: str) -> str:
+    if not value or value == "@" or _NOT_IN_BRANCH.search(value) \
+            or value.startswith(("-", "/", ".")) or value.endswith(("/", ".")):
+        raise ValueError(f"{value!r} is not a git branch name (e.g. main or submit/final: no "
+                         f"spaces, no '..', not starting with '-')")
+    return value
+
+
+BranchName = Annotated[str, AfterValidator(_branch_name)]
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 
@@ -94,7 +107,7 @@ Counts = Literal["latest_before_deadline", "best", "latest_with_penalty"]
 class CourseConfig(ConfigModel):
     slug: Slug
     title: str = Field(min_length=1)
-    graded_branch: str = "main"
+    graded_branch: BranchName = "main"
     modules: list[Assignment] = Field(min_length=1)
     milestones: list[Assignment] = []
     late_policy: LatePolicy = LatePolicy()
@@ -157,9 +170,15 @@ def parse_course(text: str, path: str = "<course>") -> CourseConfig:
     return parse(text, path).validate(CourseConfig)
 
 
-def load_course(path: str | Path) -> CourseConfig:
-    """Load the course file and check that the rubric files it names exist beside it."""
+def load_course_document(path: str | Path) -> tuple[Document, CourseConfig]:
+    """The course file's document (for located errors) and its validated configuration; the
+    rubric files it names must exist beside it."""
     document = read(path)
     course = document.validate(CourseConfig)
     _check_rubric_files(document, course, Path(path).parent)
-    return course
+    return document, course
+
+
+def load_course(path: str | Path) -> CourseConfig:
+    """Load the course file and check that the rubric files it names exist beside it."""
+    return load_course_document(path)[1]

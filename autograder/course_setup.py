@@ -5,31 +5,137 @@ the same validated configuration without access to the instructor's files.
 """
 from __future__ import annotations
 
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from autograder.course_config import CourseConfig, load_course, parse_course
-from autograder.models import Course
+from autograder.course_config import CourseConfig, load_course_document, parse_course
+from autograder.models import Course, CourseRubric, Membership, Role, User, utcnow
 from autograder.policy import closes_at, effective_deadline
+from autograder.rubric.cli import check_rubric
+from autograder.rubric.schema import LoadedRubric, load_rubric
+from autograder.yamlconf import ConfigError
+from workers.checkpoints.registry import SuiteDefinitionError
 
 
 class CourseExists(ValueError):
     pass
 
 
+@dataclass(frozen=True)
+class CourseFile:
+    """A course file that passed every check, with the rubric each assignment is graded by."""
+    config: CourseConfig
+    text: str
+    rubrics: dict[str, LoadedRubric]
+
+
+def validate_course_file(session: Session, path: Path, course: Course | None) -> CourseFile:
+    """Every check ``course create`` and ``course update`` make, all problems reported at
+    once: the schema, each rubric's full ``rubric check`` (schema, its module, every pattern
+    against the suite), and that extensions and excusals name students of the course
+    (``course``; None before it exists, so none yet)."""
+    document, config = load_course_document(path)
+    errors, rubrics = [], {}
+    for assignment in config.assignments:
+        rubric_path = Path(path).parent / assignment.rubric
+        try:
+            check_rubric(rubric_path, None, assignment.id)
+            rubrics[assignment.id] = load_rubric(rubric_path)
+        except ConfigError as error:
+            errors += [error, *error.also]
+        except SuiteDefinitionError as error:
+            errors.append(ConfigError(str(rubric_path), None, "", str(error)))
+    students = _students(session, course)
+    for group in ("extensions", "excused"):
+        for index, rule in enumerate(getattr(config, group)):
+            if rule.student not in students:
+                errors.append(document.error((group, index, "student"), (
+                    f"{rule.student!r} is not a student of course {config.slug}: import the "
+                    f"roster first, then add it with `autograder course update`")))
+    if errors:
+        raise ConfigError.collect(errors)
+    return CourseFile(config, document.text, rubrics)
+
+
+def _students(session: Session, course: Course | None) -> set[str]:
+    if course is None:
+        return set()
+    return set(session.scalars(select(User.login).join(Membership).where(
+        Membership.course_id == course.id, Membership.role == Role.student)))
+
+
 def create_course(session: Session, path: Path) -> Course:
-    """Validate the course file (and its rubric files) and store it; nothing on error."""
-    config = load_course(path)
+    """Validate the course file and its rubrics and store both; nothing on error."""
+    checked = validate_course_file(session, path, None)
+    config = checked.config
     if session.scalar(select(Course.id).where(Course.slug == config.slug)) is not None:
         raise CourseExists(f"{path}: course {config.slug!r} already exists")
     course = Course(slug=config.slug, title=config.title, graded_branch=config.graded_branch,
-                    config_yaml=Path(path).read_text(encoding="utf-8"))
+                    config_yaml=checked.text)
     session.add(course)
+    session.flush()
+    store_rubrics(session, course, checked.rubrics)
     session.commit()
     return course
+
+
+def store_rubrics(session: Session, course: Course, rubrics: dict[str, LoadedRubric]) -> None:
+    """Make ``rubrics`` the course's graded rubrics (the caller commits)."""
+    stored = {r.assignment_id: r for r in session.scalars(
+        select(CourseRubric).where(CourseRubric.course_id == course.id))}
+    for assignment_id, row in stored.items():
+        if assignment_id not in rubrics:
+            session.delete(row)
+    for assignment_id, loaded in rubrics.items():
+        row = stored.get(assignment_id) or CourseRubric(course_id=course.id,
+                                                        assignment_id=assignment_id)
+        row.text, row.version, row.stored_at = loaded.document.text, loaded.version, utcnow()
+        session.add(row)
+
+
+def rubrics_for_grading(session: Session, course: Course,
+                        legacy_dir: Path) -> tuple[CourseConfig, Path]:
+    """The course configuration and a directory holding exactly the rubric texts stored in
+    the database, as ``<assignment id>.yaml`` (the configuration points there).
+
+    The directory is named by the texts' hash, so it is written once and never stale.  A
+    course created before rubrics were stored grades from ``legacy_dir`` as it always did.
+    """
+    config = course_config(course)
+    stored = session.scalars(select(CourseRubric).where(CourseRubric.course_id == course.id)
+                             .order_by(CourseRubric.assignment_id)).all()
+    if not stored:
+        return config, legacy_dir
+    digest = hashlib.sha256("\0".join(f"{r.assignment_id}\0{r.text}" for r in stored)
+                            .encode()).hexdigest()[:32]
+    directory = Path(tempfile.gettempdir()) / "autograder-rubrics" / digest
+    if not directory.is_dir():
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        building = Path(tempfile.mkdtemp(dir=directory.parent))
+        for row in stored:
+            (building / f"{row.assignment_id}.yaml").write_text(row.text, encoding="utf-8")
+        try:
+            os.rename(building, directory)
+        except OSError:             # another process wrote the same texts first
+            for file in building.iterdir():
+                file.unlink()
+            building.rmdir()
+    return _pointed_at_stored(config), directory
+
+
+def _pointed_at_stored(config: CourseConfig) -> CourseConfig:
+    """``config`` with each assignment's rubric named ``<assignment id>.yaml``."""
+    def pointed(assignments):
+        return [a.model_copy(update={"rubric": f"{a.id}.yaml"}) for a in assignments]
+    return config.model_copy(update={"modules": pointed(config.modules),
+                                     "milestones": pointed(config.milestones)})
 
 
 def course_config(course: Course) -> CourseConfig:

@@ -4,6 +4,9 @@ pre-receive decides the whole push (all refs or none) and commits one Submission
 graded-branch head *before* git updates any ref, so an acknowledged push is never lost.
 post-receive runs once the objects are out of git's quarantine (a worker can read them) and
 enqueues this repo's queued submissions. git relays what they print as ``remote:`` lines.
+Once git has exited, ``reject_unlanded`` marks ``rejected`` each submission of the push whose
+commit the branch did not move to (git refused the ref update, e.g. another push won a race):
+such a commit is never graded or counted.
 
 git runs ``autograder/git/hook_client.py`` as the hook; it reaches ``answer`` through
 ``autograder.git.hook_bridge``, a socket pair the API process handed to ``git http-backend``
@@ -14,12 +17,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from autograder.course_setup import submissions_closed_reason
+from autograder.git.repos import on_branch
 from autograder.models import Repo, Submission, SubmissionStatus, utcnow
 from autograder.queue import enqueue
 
@@ -45,6 +50,7 @@ class HookOutput:
     code: int = 0
     stdout: list[str] = field(default_factory=list)
     stderr: list[str] = field(default_factory=list)
+    recorded: list[int] = field(default_factory=list)   # submissions pre-receive committed
 
     def say(self, line: str) -> None:
         self.stdout.append(line)
@@ -76,8 +82,9 @@ def refusals(updates: list[RefUpdate], graded_branch: str, closed_reason: str | 
     return reasons
 
 
-def pre_receive(session: Session, repo: Repo, updates: list[RefUpdate], public_url: str,
-                out: HookOutput) -> None:
+def pre_receive(session: Session, repo: Repo, updates: list[RefUpdate], out: HookOutput) -> None:
+    """Refuse the whole push, or commit a queued Submission per updated graded head before
+    git moves any ref (so an acknowledged push is never lost)."""
     course = repo.course
     closed = submissions_closed_reason(course, repo.owner.login, utcnow())
     reasons = refusals(updates, course.graded_branch, closed)
@@ -96,10 +103,7 @@ def pre_receive(session: Session, repo: Repo, updates: list[RefUpdate], public_u
             out.say(f"branch {update.branch!r} is kept but not graded "
                     f"(the graded branch is {course.graded_branch!r})")
     session.commit()
-    for submission in recorded:
-        out.say(f"submission {submission.id} recorded for commit {submission.commit_sha[:12]} "
-                f"({_waiting_before(session, submission)} waiting before it); "
-                f"results: {public_url}/submissions/{submission.id}")
+    out.recorded.extend(submission.id for submission in recorded)
 
 
 def _waiting_before(session: Session, submission: Submission) -> int:
@@ -109,21 +113,31 @@ def _waiting_before(session: Session, submission: Submission) -> int:
         Submission.status.in_([SubmissionStatus.queued, SubmissionStatus.running])))
 
 
-def post_receive(session: Session, repo: Repo, updates: list[RefUpdate], broker_url: str,
-                 out: HookOutput) -> None:
-    """Enqueue the submissions pre-receive recorded for this push's graded head."""
+def post_receive(session: Session, repo: Repo, updates: list[RefUpdate],
+                 context: PushContext, out: HookOutput) -> None:
+    """Announce and enqueue the submissions pre-receive recorded for the graded head git
+    really moved (git runs post-receive with the updated refs only, so a rejected push is
+    never told "recorded")."""
     heads = [u.new for u in updates if u.branch == repo.course.graded_branch]
-    queued = session.scalars(select(func.max(Submission.id)).where(
-        Submission.repo_id == repo.id, Submission.status == SubmissionStatus.queued,
-        Submission.commit_sha.in_(heads)).group_by(Submission.commit_sha)).all()
+    newest = select(func.max(Submission.id)).where(
+        Submission.repo_id == repo.id, Submission.commit_sha.in_(heads)
+    ).group_by(Submission.commit_sha)
+    landed = session.scalars(select(Submission).where(Submission.id.in_(newest))
+                             .order_by(Submission.id)).all()
+    for submission in landed:
+        out.say(f"submission {submission.id} recorded for commit {submission.commit_sha[:12]} "
+                f"({_waiting_before(session, submission)} waiting before it); "
+                f"results: {context.public_url}/submissions/{submission.id}")
+    queued = [s.id for s in landed if s.status == SubmissionStatus.queued]
     if not queued:
         return
     try:
-        sent = enqueue(queued, broker_url)
+        sent = enqueue(queued, context.broker_url)
     except Exception as error:  # the row is saved; the workers' reconciler picks it up
         log.warning("could not enqueue submissions %s: %r", queued, error)
         out.say(f"grading queue unreachable ({type(error).__name__}); your submission is "
-                f"saved and will be graded when it is back")
+                f"saved, and the graders send it for grading by themselves within a minute "
+                f"of the queue coming back: nothing to do, no need to push again")
         return
     out.say("queued for grading" if sent else "saved; grading starts when a grader is connected")
 
@@ -135,6 +149,33 @@ class PushContext:
     repo_id: int
     public_url: str
     broker_url: str
+    repos_dir: Path
+
+
+def reject_unlanded(context: PushContext, submission_ids: list[int]) -> list[int]:
+    """After git exited: mark ``rejected`` the push's queued submissions whose commit is not
+    on the graded branch (git refused that ref update); returns their ids."""
+    rejected = []
+    with context.sessions() as session:
+        for submission in session.scalars(select(Submission).where(
+                Submission.id.in_(submission_ids),
+                Submission.status == SubmissionStatus.queued)):
+            if not on_branch(context.repos_dir / submission.repo.path, submission.commit_sha,
+                             submission.branch):
+                rejected.append(submission.id)
+        if rejected:
+            reject(session, rejected, "git did not move the branch to this commit (another "
+                   "push updated it first): never graded; pull, merge and push again")
+    return rejected
+
+
+def reject(session: Session, submission_ids: list[int], detail: str) -> None:
+    """Mark still-queued submissions ``rejected`` (a worker may have taken one meanwhile)."""
+    session.execute(update(Submission).where(
+        Submission.id.in_(submission_ids), Submission.status == SubmissionStatus.queued)
+        .values(status=SubmissionStatus.rejected, status_detail=detail, finished_at=utcnow())
+        .execution_options(synchronize_session=False))
+    session.commit()
 
 
 def answer(context: PushContext, request: dict) -> HookOutput:
@@ -150,9 +191,9 @@ def answer(context: PushContext, request: dict) -> HookOutput:
         with context.sessions() as session:
             repo = session.get(Repo, context.repo_id)
             if hook == "pre-receive":
-                pre_receive(session, repo, updates, context.public_url, out)
+                pre_receive(session, repo, updates, out)
             else:
-                post_receive(session, repo, updates, context.broker_url, out)
+                post_receive(session, repo, updates, context, out)
     except SQLAlchemyError as error:
         # Refusing in pre-receive is safe: nothing was recorded, the student pushes again.
         outcome = ("push refused, nothing recorded: try again shortly" if hook == "pre-receive"

@@ -36,6 +36,7 @@ class SubmissionStatus(str, enum.Enum):
     graded = "graded"
     failed = "failed"            # the student's code failed to grade (counts as a result)
     infra_error = "infra_error"  # the grader could not run it: retried, never a zero
+    rejected = "rejected"        # git did not move the branch to it: never graded or counted
 
 
 class Outcome(str, enum.Enum):
@@ -66,6 +67,20 @@ class Course(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="course")
+
+
+class CourseRubric(Base):
+    """The rubric text an assignment is graded with, validated and stored at course create or
+    update: workers grade exactly this, never a file that may have changed since."""
+    __tablename__ = "course_rubrics"
+    __table_args__ = (UniqueConstraint("course_id", "assignment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"))
+    assignment_id: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    version: Mapped[str] = mapped_column(String(64))
+    stored_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class User(Base):
@@ -142,6 +157,8 @@ class Submission(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # When an infra_error's next attempt is due; None when no retry is planned (given up).
+    retry_at: Mapped[datetime | None]
 
     course: Mapped[Course] = relationship()
     repo: Mapped[Repo] = relationship()

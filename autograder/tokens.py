@@ -27,6 +27,8 @@ def issue_token(session: Session, user: User) -> str:
     session.execute(update(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
                     .values(revoked_at=utcnow()))
     token = secrets.token_urlsafe(32)
+    while token.startswith("-"):    # a CSV cell starting with "-" is a spreadsheet formula
+        token = secrets.token_urlsafe(32)
     session.add(Token(user_id=user.id, token_hash=hash_token(token)))
     session.flush()
     return token

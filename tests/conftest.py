@@ -11,6 +11,7 @@ import pytest
 
 from autograder import create_app
 from autograder.db import upgrade_to_head
+from tests.ci_skips import pytest_runtest_makereport  # noqa: F401 - the CI=true skip rule
 
 
 @pytest.fixture(scope="session")

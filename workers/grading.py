@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError
 
-from autograder.course_setup import course_config
+from autograder.course_setup import rubrics_for_grading
 from autograder.models import CheckResult, Grade, Submission, SubmissionStatus, utcnow
 from autograder.rubric import LoadedRubric, NotGradable, RubricMismatch, grade, load_rubric
 from autograder.yamlconf import ConfigError
@@ -86,7 +86,7 @@ def claim(session, submission_id, settings):
         .where(Submission.id == submission_id, Submission.attempts == submission.attempts,
                Submission.status == submission.status)
         .values(status=SubmissionStatus.running, attempts=attempt, started_at=now,
-                finished_at=None, status_detail=running_detail(current_owner()))
+                finished_at=None, retry_at=None, status_detail=running_detail(current_owner()))
         .execution_options(synchronize_session=False)).rowcount
     session.commit()
     return attempt if taken == 1 else None
@@ -258,12 +258,14 @@ def grade_submission(submission_id, sessions, settings, backend):
                 return None
             submission = session.get(Submission, submission_id)
             repo_dir = settings.repos_dir / submission.repo.path
-            commit, config = submission.commit_sha, course_config(submission.course)
+            commit = submission.commit_sha
+            config, rubrics_dir = rubrics_for_grading(session, submission.course,
+                                                      settings.rubrics_dir)
     except DBAPIError as exc:  # locked or unreachable: the job stays queued; retry it
         raise InfrastructureFault(f"the database could not be used: {exc.orig}") from exc
     try:
-        jobs = module_jobs(config, settings.rubrics_dir)
-        milestones = _milestone_jobs(config, settings.rubrics_dir)
+        jobs = module_jobs(config, rubrics_dir)
+        milestones = _milestone_jobs(config, rubrics_dir)
         check_time_budget([*jobs, *milestones], settings.soft_limit_s)
         repo_tar = archive_commit(repo_dir, commit)
         graded = grade_modules(jobs, repo_tar, backend)

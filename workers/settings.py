@@ -32,7 +32,7 @@ class WorkerSettings:
     max_lost_attempts: int           # a job whose worker died this often is given up
     retry_backoff_s: float
     reconcile_every_s: float
-    queued_stale_s: float            # queued longer than this: the message may be lost
+    queued_stale_s: float            # queued this long with no message in the broker: lost
     concurrency: int
 
     @property
@@ -60,7 +60,7 @@ class WorkerSettings:
             max_retries=_number(env, "MAX_RETRIES", 5, int),
             max_lost_attempts=_number(env, "MAX_LOST_ATTEMPTS", 3, int),
             retry_backoff_s=_number(env, "RETRY_BACKOFF_S", 30.0),
-            reconcile_every_s=_number(env, "RECONCILE_EVERY_S", 60.0),
-            queued_stale_s=_number(env, "QUEUED_STALE_S", 300.0),
+            reconcile_every_s=_number(env, "RECONCILE_EVERY_S", 10.0),
+            queued_stale_s=_number(env, "QUEUED_STALE_S", 10.0),
             concurrency=_number(env, "WORKER_CONCURRENCY", os.cpu_count() or 1, int),
         )

@@ -2,12 +2,15 @@
 (periodic).  Thin: the work is in :mod:`workers.grading` and :mod:`workers.reconciler`."""
 
 import functools
+import logging
 
 from celery.signals import worker_process_shutdown
-from kombu.exceptions import ChannelError
-
+from autograder.models import SubmissionStatus
 from workers import grading, reconciler
+from workers.broker_queue import submissions_in_broker
 from workers.celery_app import app, settings
+
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -36,30 +39,25 @@ def _remove_warm_spares(**_):
         _backend().drain()
 
 
-@app.task(bind=True, name="workers.tasks.grade_submission", max_retries=settings.max_retries)
-def grade_submission(self, submission_id):
-    """Grade one submission; infrastructure faults retry with exponential back-off."""
+@app.task(name="workers.tasks.grade_submission")
+def grade_submission(submission_id):
+    """Grade one submission.  An infrastructure fault is retried with exponential back-off,
+    planned in the database (``retry_at``) and sent by the reconciler when due: no message
+    waits out the back-off in the broker, so a broker restart cannot lose the retry."""
     try:
         if settings.repos_dir is None:
             raise grading.InfrastructureFault("AUTOGRADER_REPOS_DIR is not set on this worker")
         status = grading.grade_submission(submission_id, _sessions(), settings, _backend())
     except grading.InfrastructureFault as exc:
-        raise self.retry(exc=exc, countdown=settings.retry_backoff_s * 2 ** self.request.retries)
+        delay = reconciler.plan_retry(_sessions(), submission_id, settings)
+        log.warning("submission %s: %s; %s", submission_id, exc,
+                    f"retry in {delay:g} s" if delay is not None else "out of retries")
+        return SubmissionStatus.infra_error.value
     return status.value if status else None
 
 
 @app.task(name="workers.tasks.reconcile")
 def reconcile():
+    in_broker = submissions_in_broker(app, app.conf.task_default_queue)
     return reconciler.reconcile(_sessions(), settings, send=grade_submission.delay,
-                                backlog=_grading_backlog())
-
-
-def _grading_backlog():
-    """Messages waiting in the grading queue (the broker's own count); a queue the broker
-    does not know (e.g. after a restart) holds none."""
-    with app.connection_for_write() as connection:
-        try:
-            return connection.default_channel.queue_declare(
-                queue=app.conf.task_default_queue, passive=True).message_count
-        except ChannelError:
-            return 0
+                                in_broker=in_broker)

@@ -7,7 +7,7 @@ import json
 import socket
 import threading
 
-from autograder.hooks import HookOutput, PushContext, answer
+from autograder.hooks import HookOutput, PushContext, answer, reject_unlanded
 
 MAX_REQUEST_BYTES = 1 << 20     # one line per updated ref; far more than any push needs
 
@@ -21,6 +21,7 @@ class HookBridge:
         self._ours, self._theirs = socket.socketpair()
         self._ours.settimeout(None)
         self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._recorded: list[int] = []
 
     @property
     def child_fd(self) -> int:
@@ -32,14 +33,21 @@ class HookBridge:
         self._thread.start()
 
     def close(self) -> None:
-        """After git has exited: the serving thread sees the end of the stream and stops."""
+        """After git has exited: the serving thread sees the end of the stream and stops;
+        submissions whose ref update git then refused are marked rejected."""
         self._theirs.close()
         if self._thread.is_alive():
             self._thread.join(30)
         self._ours.close()
+        if self._recorded:
+            try:
+                reject_unlanded(self.context, self._recorded)
+            except Exception:  # noqa: BLE001 - the workers' reconciler checks them again
+                self.logger.exception("could not check which submissions of repo %s landed",
+                                      self.context.repo_id)
 
     def _serve(self) -> None:
-        with self._ours.makefile("rb") as requests, self._ours.makefile("wb") as replies:
+        with self._ours.makefile("rb") as requests:
             while line := requests.readline(MAX_REQUEST_BYTES):
                 try:
                     out = answer(self.context, json.loads(line))
@@ -51,5 +59,8 @@ class HookBridge:
                     out = HookOutput()
                     out.refuse("the grader failed on this push; nothing was recorded, try "
                                "again shortly")
-                replies.write(json.dumps(out.as_reply()).encode() + b"\n")
-                replies.flush()
+                self._recorded.extend(out.recorded)
+                try:
+                    self._ours.sendall(json.dumps(out.as_reply()).encode() + b"\n")
+                except OSError:     # the hook was killed while we answered: git is gone
+                    return

@@ -24,6 +24,7 @@ from autograder.access import course_for, require_user
 from autograder.db import get_session
 from autograder.git.hook_bridge import HookBridge
 from autograder.git.hooks_install import HOOK_CLIENT, hooks_dir
+from autograder.git.quarantine import sweep_now_and_then
 from autograder.hooks import PushContext
 from autograder.models import STAFF_ROLES, Repo, User
 
@@ -95,7 +96,7 @@ def _hook_bridge(repo: Repo) -> HookBridge:
     config = current_app.config
     public_url = (config["PUBLIC_URL"] or request.host_url).rstrip("/")
     context = PushContext(current_app.extensions["autograder.sessions"], repo.id, public_url,
-                          config["BROKER_URL"] or "")
+                          config["BROKER_URL"] or "", Path(config["REPOS_DIR"]))
     return HookBridge(context, current_app.logger)
 
 
@@ -140,6 +141,7 @@ def _run_backend(repo: Repo, user: User, path_tail: str) -> Response:
                               daemon=True)
     feeder.start()
     logger = current_app.logger
+    repos_dir = Path(current_app.config["REPOS_DIR"])
 
     def finish():
         """Wait for the feeder and git; log what git said (the client sees only the protocol)."""
@@ -148,6 +150,7 @@ def _run_backend(repo: Repo, user: User, path_tail: str) -> Response:
         returncode = process.wait()
         if bridge is not None:
             bridge.close()
+            sweep_now_and_then(repos_dir)
         if returncode != 0:
             stderr.seek(0)
             logger.warning("git http-backend for %s exited %s: %s", repo.path,

@@ -53,3 +53,16 @@ def _commit_directory(git_dir: Path, branch: str, directory: Path) -> None:
         commit = git(git_dir, "commit-tree", tree, "-m", "Course starter",
                      env=env).strip()
         git(git_dir, "update-ref", f"refs/heads/{branch}", commit)
+
+
+def on_branch(git_dir: Path, commit: str, branch: str) -> bool:
+    """Whether ``branch`` moved to or through ``commit``: the only commits that may be graded.
+
+    A push whose ref update git refused leaves its commit off the branch (or gone with the
+    push's quarantine); both answer False.
+    """
+    if not git_dir.is_dir():
+        raise FileNotFoundError(f"no repo at {git_dir}")
+    result = subprocess.run(["git", f"--git-dir={git_dir}", "merge-base", "--is-ancestor",
+                             commit, f"refs/heads/{branch}"], capture_output=True)
+    return result.returncode == 0

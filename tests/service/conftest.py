@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from autograder.cli import main
+from workers.settings import CHECKOUT
 
 MODULES = ("01_setup", "02_tensor")
 
@@ -29,9 +31,10 @@ def course_yaml(slug: str, deadline: str = "2099-01-29T23:59:00+00:00",
 
 
 def write_course(directory: Path, slug: str, **kwargs) -> Path:
+    """A course file beside copies of the shipped rubrics of ``MODULES``."""
     directory.mkdir(parents=True, exist_ok=True)
     for module in MODULES:
-        (directory / f"{module}.yaml").write_text("# rubric file (contents unused here)\n")
+        shutil.copyfile(CHECKOUT / "rubrics" / f"{module}.yaml", directory / f"{module}.yaml")
     path = directory / "course.yaml"
     path.write_text(course_yaml(slug, **kwargs))
     return path

@@ -1,6 +1,8 @@
 """The CLI on bad input: a clear error naming the place, and nothing half-written."""
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 from pathlib import Path
 
@@ -8,8 +10,9 @@ from sqlalchemy import func, select
 
 from autograder.cli import main
 from autograder.db import get_session
+from autograder.export.table import FORMULA_STARTS
 from autograder.models import Course, Membership, Token, User
-from autograder.tokens import authenticate
+from autograder.tokens import authenticate, issue_token
 from tests.service.conftest import invoke, tokens_from, write_course
 
 HEADER = "name,email,student_id,sis_id,section\n"
@@ -154,3 +157,47 @@ def test_repos_are_seeded_with_the_generated_starter_by_default(app, runner, tmp
                            capture_output=True, text=True, check=True).stdout.split()
     assert "tinytorch/core/tensor.py" in files and "README.md" in files
     assert not any("hidden" in name for name in files)
+
+
+def test_the_token_csv_is_written_like_the_exports_no_cell_runs_as_a_formula(runner, tmp_path):
+    roster = HEADER + '"=HYPERLINK(""http://evil"")",eve@x.edu,eve,,\n' + \
+        "+Plus Name,pat@x.edu,pat,,\n"
+    path = _course_and_roster(runner, tmp_path, roster.encode())
+    printed = invoke(runner, "roster", "import", "ml101", path, "--empty").stdout
+    rows = {row["login"]: row for row in csv.DictReader(io.StringIO(printed))}
+    assert rows["eve"]["name"] == '="=HYPERLINK(""http://evil"")"'
+    assert rows["pat"]["name"] == '="+Plus Name"'
+    assert not any(row["token"].startswith(FORMULA_STARTS) for row in rows.values())
+
+
+def test_tokens_never_start_like_a_formula(app):
+    with app.app_context():
+        session = get_session()
+        user = User(login="many", name="Many")
+        session.add(user)
+        session.flush()
+        assert not any(issue_token(session, user).startswith("-") for _ in range(300))
+
+
+def test_course_create_runs_every_check_and_creates_nothing_when_any_fails(app, runner,
+                                                                          tmp_path):
+    course_file = write_course(tmp_path / "bad", "bad101")
+    original = course_file.read_text()
+    setup, tensor = (tmp_path / "bad" / f"{m}.yaml" for m in ("01_setup", "02_tensor"))
+    setup.write_text(setup.read_text().replace('"setup.report.*"', '"setup.reprot.*"'))
+    tensor.write_text(tensor.read_text() + "weigth: 2\n")
+    course_file.write_text(course_file.read_text().replace("02_tensor.yaml", "01_setup.yaml")
+                           + "extensions:\n  - {student: nobody, extra: 2d}\n")
+    result = runner.invoke(main, ["course", "create", str(course_file)])
+    assert result.exit_code == 1, result.output
+    assert f"{setup}:15: checks[0].match: " in result.output      # the typo'd check id
+    assert "the course file uses this rubric for '02_tensor'" in result.output
+    assert f"{course_file}:9: extensions[0].student: 'nobody' is not a student of course " \
+           "bad101" in result.output
+    course_file.write_text(original)
+    assert "weigth: Extra inputs are not permitted" in runner.invoke(
+        main, ["course", "create", str(course_file)]).output
+    course_file.write_text(original.replace("graded_branch: main", "graded_branch: main branch"))
+    assert f"{course_file}:3: graded_branch: 'main branch' is not a git branch name" \
+        in runner.invoke(main, ["course", "create", str(course_file)]).output
+    assert _count(app, Course) == 0

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
@@ -49,7 +50,8 @@ def test_the_client_relays_the_api_answer_and_exit_code():
 
 
 def test_the_bridge_refuses_what_it_cannot_read_and_stops_when_git_lets_go():
-    context = PushContext(sessionmaker(), repo_id=1, public_url="http://x", broker_url="")
+    context = PushContext(sessionmaker(), repo_id=1, public_url="http://x", broker_url="",
+                          repos_dir=Path("/nonexistent"))
     bridge = HookBridge(context, logging.getLogger("test"))
     hook_end = socket.socket(fileno=os.dup(bridge.child_fd))   # what git would inherit
     bridge.start()

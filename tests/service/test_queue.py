@@ -81,7 +81,8 @@ def test_a_dead_broker_keeps_the_submission_queued(app, world, live_server, tmp_
     app.config["BROKER_URL"] = f"redis://127.0.0.1:{free_port()}/0"
     pushed = _push_one(world, live_server, tmp_path)
     assert "grading queue unreachable" in pushed.stderr
-    assert "your submission is saved and will be graded when it is back" in pushed.stderr
+    assert "your submission is saved, and the graders send it for grading by themselves " \
+           "within a minute of the queue coming back" in pushed.stderr
     [submission] = _queued(app)
     assert submission.status is SubmissionStatus.queued
 

@@ -144,5 +144,6 @@ def test_infrastructure_fault_is_retried_with_back_off_then_recorded_never_a_zer
     assert "sandbox image tinytorch-sandbox:no-such-tag is missing" in faulted.status_detail
     assert faulted.grades == [] and faulted.checks == []
     log = worker.output(tail=None)
-    assert "Retry in 0.5s" in log and "Retry in 1.0s" in log and "Retry in 2.0s" not in log
+    assert "retry in 0.5 s" in log and "retry in 1 s" in log and "out of retries" in log
+    assert "retry in 2 s" not in log
     assert containers() == []

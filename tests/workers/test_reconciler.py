@@ -38,7 +38,7 @@ def test_reconciler_resends_lost_jobs_only(world, reference_package):
     _set(world, ids["graded"], status=SubmissionStatus.graded,
          pushed_at=now - timedelta(hours=1))
     sent = []
-    assert reconciler.reconcile(world.sessions, settings, sent.append) == sent
+    assert reconciler.reconcile(world.sessions, settings, sent.append, in_broker=set()) == sent
     assert sorted(sent) == sorted([ids["queued_old"], ids["running_stale"], ids["running_dead"]])
     for name in ("running_stale", "running_dead"):
         requeued = world.submission(ids[name])
@@ -47,12 +47,48 @@ def test_reconciler_resends_lost_jobs_only(world, reference_package):
     assert world.submission(ids["running_alive"]).status == SubmissionStatus.running
 
 
-def test_a_busy_queue_is_not_flooded_with_duplicates(world, reference_package):
+def test_a_submission_the_broker_still_holds_is_not_sent_twice(world, reference_package):
     submission_id = world.submit("waiting", reference_package)
     _set(world, submission_id, pushed_at=utcnow() - timedelta(hours=1))
     settings = world.settings(AUTOGRADER_QUEUED_STALE_S="600")
-    assert reconciler.reconcile(world.sessions, settings, print, backlog=40) == []
-    assert reconciler.reconcile(world.sessions, settings, lambda _: None) == [submission_id]
+    assert reconciler.reconcile(world.sessions, settings, print, {submission_id}) == []
+    assert reconciler.reconcile(world.sessions, settings, print, set()) == [submission_id]
+
+
+def test_a_queued_commit_that_never_reached_the_branch_is_rejected_not_graded(
+        world, reference_package):
+    """The API was killed between pre-receive (row committed) and git's ref update."""
+    submission_id = world.submit("cut_off", reference_package)
+    _set(world, submission_id, commit_sha="1" * 40, pushed_at=utcnow() - timedelta(hours=1))
+    sent = []
+    assert reconciler.reconcile(world.sessions, world.settings(), sent.append, set()) == []
+    rejected = world.submission(submission_id)
+    assert rejected.status == SubmissionStatus.rejected and sent == []
+    assert rejected.status_detail == reconciler.NOT_ON_BRANCH
+
+
+def test_a_retry_is_planned_with_back_off_and_sent_by_the_reconciler_when_due(
+        world, reference_package):
+    settings = world.settings(AUTOGRADER_MAX_RETRIES="2", AUTOGRADER_RETRY_BACKOFF_S="30")
+    submission_id = world.submit("ann", reference_package)
+    delays = []
+    for attempts in (1, 2, 3):
+        _set(world, submission_id, status=SubmissionStatus.infra_error, attempts=attempts,
+             status_detail="sandbox image missing")
+        delays.append(reconciler.plan_retry(world.sessions, submission_id, settings))
+    assert delays == [30.0, 60.0, None]         # two retries, then given up
+    assert world.submission(submission_id).retry_at is None
+    sent = []
+    assert reconciler.reconcile(world.sessions, settings, sent.append, set()) == []
+    _set(world, submission_id, attempts=1, retry_at=utcnow() + timedelta(hours=1))
+    assert reconciler.reconcile(world.sessions, settings, sent.append, set()) == []
+    _set(world, submission_id, retry_at=utcnow() - timedelta(seconds=1))
+    assert reconciler.reconcile(world.sessions, settings, sent.append, {submission_id}) == []
+    assert reconciler.reconcile(world.sessions, settings, sent.append, set()) == [submission_id]
+    resent = world.submission(submission_id)
+    assert resent.status == SubmissionStatus.queued and resent.retry_at is None
+    assert resent.status_detail == ("retrying after an infrastructure error: "
+                                    "sandbox image missing")
 
 
 def test_claim_refuses_a_live_job_takes_a_lost_one_and_gives_up_in_the_end(
@@ -80,5 +116,5 @@ def test_reconciler_gives_up_a_job_that_keeps_losing_its_worker(world, reference
     _set(world, submission_id, status=SubmissionStatus.running, started_at=utcnow(), attempts=3,
          status_detail=grading.running_detail(_dead_owner()))
     sent = []
-    assert reconciler.reconcile(world.sessions, settings, sent.append) == []
+    assert reconciler.reconcile(world.sessions, settings, sent.append, set()) == []
     assert world.submission(submission_id).status == SubmissionStatus.infra_error
