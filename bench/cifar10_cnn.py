@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from milestones.cifar10 import keep_freed_memory, load_data, train
+from bench.op_profile import OpProfile
+from milestones.cifar10 import keep_freed_memory, load_data, recipe, train
 from tinytorch.perf.kernels import time_kernel
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg.tar.gz"
@@ -34,6 +35,34 @@ def matmul_flops_per_second(n: int = 1024) -> float:
     return 2 * n**3 / time_kernel(np.matmul, a, b, repeats=7)
 
 
+def profile_steps(train_set: tuple, steps: int, batch_size: int, width: int, lr: float,
+                  by_shape: bool = False) -> None:
+    """Run ``steps`` training steps of the milestone recipe (after 3 warm-up steps) and print the op table."""
+    r = recipe(*train_set, epochs=1, batch_size=batch_size, width=width, lr=lr)
+    batches = iter(r.loader)
+    for step in range(-3, steps):
+        if step == 0:
+            profile = OpProfile(by_shape).__enter__()
+        x, y = next(batches)
+        if step >= 0:
+            profile.mark("data (augment, batch)")
+        loss = r.loss_fn(r.model(x), y)
+        r.optimizer.zero_grad()
+        loss.backward()
+        if step >= 0:
+            profile.mark("bwd (engine)")
+        r.optimizer.step()
+        r.scheduler.step()
+        if step >= 0:
+            profile.mark("optimizer")
+    profile.__exit__(None, None, None)
+    flops = r.model.train_flops_per_image * batch_size
+    total_cpu, total_wall = sum(profile.cpu.values()) / steps, sum(profile.wall.values()) / steps
+    print(profile.report(steps, top=40 if by_shape else 25))
+    print(f"{flops / total_wall / 1e9:.1f} GFLOP/s wall, {flops / total_cpu / 1e9:.1f} GFLOP/CPU-s "
+          f"= {flops / total_wall / matmul_flops_per_second():.1%} of NumPy matmul")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(DEFAULT_DATA))
@@ -44,6 +73,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=0.08)
     parser.add_argument("--target", type=float, default=0.75)
+    parser.add_argument("--profile", type=int, metavar="STEPS", default=0,
+                        help="instead of training to the target, time STEPS steps per op and print the table")
+    parser.add_argument("--by-shape", action="store_true", help="with --profile: one row per op and output shape")
     args = parser.parse_args()
     if not Path(args.data).exists():
         parser.error(f"CIFAR-10 not found at {args.data} (pass --data)")
@@ -51,6 +83,10 @@ def main() -> int:
     keep_freed_memory()
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default (all cores)")
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; OPENBLAS_NUM_THREADS={threads}")
+    if args.profile:
+        train_set, _ = load_data(args.data, None, args.cache_dir)
+        profile_steps(train_set, args.profile, args.batch_size, args.width, args.lr, args.by_shape)
+        return 0
     peak_before = matmul_flops_per_second()
     load_start = time.perf_counter()
     train_set, test_set = load_data(args.data, None, args.cache_dir)
