@@ -18,12 +18,17 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see milestones/tinygpt.py; before NumPy loads
 
 import argparse  # noqa: E402
+import resource  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from milestones.tinygpt import DEFAULT_DATA, Config, build_model, load_corpus, sample, train  # noqa: E402
+from bench.op_profile import OpProfile  # noqa: E402
+from milestones.tinygpt import (DEFAULT_DATA, Config, batches, build_model, load_corpus, sample,  # noqa: E402
+                                sequence_loss, train)
+from tinytorch.core.optimizers import AdamW  # noqa: E402
+from tinytorch.core.training import clip_grad_norm  # noqa: E402
 from tinytorch import generate  # noqa: E402
 
 # Context 256 so that 256 new tokens after a one-character prompt fit in the cache. Small
@@ -48,17 +53,47 @@ def generation_speed(model, prompt: list[int]) -> tuple[float, float, bool]:
     return speeds[True], speeds[False], bool(np.array_equal(outputs[True], outputs[False]))
 
 
+def profile_steps(model, corpus, steps: int) -> None:
+    """Time ``steps`` training steps (the milestone's step, after 3 warm-up steps) per op; print the table."""
+    stream = batches(corpus.train_ids, BENCH_CONFIG, np.random.default_rng(0))
+    optimizer = AdamW(model.parameters(), lr=BENCH_CONFIG.lr, weight_decay=0.01)
+    profile = OpProfile()
+    for step in range(-3, steps):
+        if step == 0:
+            profile.__enter__()
+        x, y = next(stream)
+        loss = sequence_loss(model, x, y)
+        optimizer.zero_grad()
+        loss.backward()
+        if step >= 0:
+            profile.mark("bwd (engine)")
+        clip_grad_norm(model.parameters(), 1.0)
+        optimizer.step()
+        if step >= 0:
+            profile.mark("optimizer, clipping, next batch")
+    profile.__exit__(None, None, None)
+    print(profile.report(steps))
+    tokens = BENCH_CONFIG.batch_size * BENCH_CONFIG.context
+    print(f"{tokens * steps / sum(profile.wall.values()):.0f} tokens per wall second, "
+          f"{tokens * steps / sum(profile.cpu.values()):.0f} per CPU second")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--target", type=float, default=2.0, help="validation loss in nats per character")
+    parser.add_argument("--profile", type=int, metavar="STEPS", default=0,
+                        help="instead of training, time STEPS steps per op and print the table")
     args = parser.parse_args()
 
     print(f"load average at start: {load_average()}", flush=True)
     corpus = load_corpus(args.data)
     model = build_model(corpus.tokenizer.vocab_size, BENCH_CONFIG)
     print(f"{model}, {sum(p.size for p in model.parameters()):,} parameters, {BENCH_CONFIG}", flush=True)
+    if args.profile:
+        profile_steps(model, corpus, args.profile)
+        return
     reached, best = None, None
     for last in train(model, corpus, BENCH_CONFIG, args.minutes):
         print(last, flush=True)
@@ -86,6 +121,7 @@ def main() -> None:
     print(f"generation of {NEW_TOKENS} new tokens: {cached:.0f} tok/s with KV cache, {uncached:.0f} tok/s "
           f"without: {cached / uncached:.1f}x; identical greedy output: {'yes' if same else 'NO'}")
     print(f"load average at end: {load_average()}")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":
