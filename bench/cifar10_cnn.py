@@ -52,8 +52,9 @@ def matmul_flops_per_second(n: int = 1024, repeats: int = 7) -> tuple[float, flo
 
 
 def profile_steps(train_set: tuple, steps: int, batch_size: int, width: int, lr: float,
-                  by_shape: bool = False) -> None:
-    """Run ``steps`` training steps of the milestone recipe (after 3 warm-up steps) and print the op table."""
+                  by_shape: bool = False) -> float:
+    """Run ``steps`` training steps of the milestone recipe (after 3 warm-up steps), print the op
+    table and return the CPU-seconds per step."""
     r = recipe(*train_set, epochs=1, batch_size=batch_size, width=width, lr=lr)
     batches = iter(r.loader)
     for step in range(-3, steps):
@@ -78,6 +79,21 @@ def profile_steps(train_set: tuple, steps: int, batch_size: int, width: int, lr:
     peak_wall, peak_cpu = matmul_flops_per_second()
     print(f"{flops / total_wall / 1e9:.1f} GFLOP/s wall = {flops / total_wall / peak_wall:.1%} of NumPy matmul; "
           f"{flops / total_cpu / 1e9:.1f} GFLOP/CPU-s = {flops / total_cpu / peak_cpu:.1%} of NumPy matmul per CPU-s")
+    return total_cpu
+
+
+def compare_profiles(args: argparse.Namespace) -> None:
+    """Profile the reference's ops, then (with ``--plain``) the plain student's, in one process."""
+    train_set, _ = load_data(args.data, None, args.cache_dir)
+    settings = (args.profile, args.batch_size, args.width, args.lr, args.by_shape)
+    print("--- the reference's ops")
+    reference = profile_steps(train_set, *settings)
+    if args.plain:
+        print("--- the plain student's ops (bench/plain_student.py)")
+        with plain_student_ops():
+            plain = profile_steps(train_set, *settings)
+        print(f"plain student / reference, CPU-seconds per step: {plain * 1e3:.1f} / {reference * 1e3:.1f} ms "
+              f"= {plain / reference:.2f}x")
 
 
 def main() -> int:
@@ -93,26 +109,26 @@ def main() -> int:
     parser.add_argument("--profile", type=int, metavar="STEPS", default=0,
                         help="instead of training to the target, time STEPS steps per op and print the table")
     parser.add_argument("--plain", action="store_true",
-                        help="run the plain student's Conv2d/BatchNorm/MaxPool (bench/plain_student.py)")
+                        help="run the plain student's Conv2d/BatchNorm/MaxPool (bench/plain_student.py); "
+                             "with --profile, beside the reference's")
     parser.add_argument("--by-shape", action="store_true", help="with --profile: one row per op and output shape")
     args = parser.parse_args()
     if not Path(args.data).exists():
         parser.error(f"CIFAR-10 not found at {args.data} (pass --data)")
 
-    with plain_student_ops() if args.plain else contextlib.nullcontext():
-        return run(args)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Profile (``--profile``) or train to the target, printing the figures."""
     keep_freed_memory()
-    print("ops: " + ("the plain student's (bench/plain_student.py)" if args.plain else "the reference's"))
     threads = os.environ["OPENBLAS_NUM_THREADS"]
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; OPENBLAS_NUM_THREADS={threads}")
     if args.profile:
-        train_set, _ = load_data(args.data, None, args.cache_dir)
-        profile_steps(train_set, args.profile, args.batch_size, args.width, args.lr, args.by_shape)
+        compare_profiles(args)
         return 0
+    with plain_student_ops() if args.plain else contextlib.nullcontext():
+        return train_to_target(args)
+
+
+def train_to_target(args: argparse.Namespace) -> int:
+    """Train to ``--target`` test accuracy and print the figures; exit status 1 if not reached."""
+    print("ops: " + ("the plain student's (bench/plain_student.py)" if args.plain else "the reference's"))
     peak_before = matmul_flops_per_second()
     load_start = time.perf_counter()
     train_set, test_set = load_data(args.data, None, args.cache_dir)
