@@ -59,7 +59,7 @@ def profile_steps(train_set: tuple, steps: int, batch_size: int, width: int, lr:
     batches = iter(r.loader)
     for step in range(-3, steps):
         if step == 0:
-            profile = OpProfile(by_shape).__enter__()
+            profile = OpProfile(by_shape).start()
         x, y = next(batches)
         if step >= 0:
             profile.mark("data (augment, batch)")
@@ -72,7 +72,7 @@ def profile_steps(train_set: tuple, steps: int, batch_size: int, width: int, lr:
         r.scheduler.step()
         if step >= 0:
             profile.mark("optimizer")
-    profile.__exit__(None, None, None)
+    profile.stop()
     flops = r.model.train_flops_per_image * batch_size
     total_cpu, total_wall = sum(profile.cpu.values()) / steps, sum(profile.wall.values()) / steps
     print(profile.report(steps, top=40 if by_shape else 25))

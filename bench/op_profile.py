@@ -1,8 +1,8 @@
 """Where a training step's time goes, per tinytorch op, forward and backward apart.
 
-Used by the benches' ``--profile``: ``with OpProfile() as prof:`` around some training steps,
-``prof.mark(name)`` after each phase outside the graph (data, optimizer), then
-``prof.report(steps)``. Forward time of an op is the time since the previous event (op
+Used by the benches' ``--profile``: ``with OpProfile() as prof:`` (or ``start()``/``stop()``)
+around some training steps, ``prof.mark(name)`` after each phase outside the graph (data,
+optimizer), then ``prof.report(steps)``. Forward time of an op is the time since the previous event (op
 recorded, backward rule finished, or mark): the work that produced that op's output. Backward
 time of an op is the time its gradient rule ran. CPU seconds (this process, all threads) are
 kept beside wall seconds, so a busy machine does not hide where the work is.
@@ -42,7 +42,8 @@ class OpProfile:
         """Charge the time since the last event to ``name`` (a phase outside the graph)."""
         self._charge(name)
 
-    def __enter__(self) -> "OpProfile":
+    def start(self) -> "OpProfile":
+        """Begin charging: patch op recording and the gradient rules."""
         self._from_op = Tensor.__dict__["_from_op"]
         self._rules = dict(autograd.GRADIENTS)
         original, profile = self._from_op.__func__, self
@@ -67,11 +68,18 @@ class OpProfile:
         return timed
 
     def _label(self, op: str, shape: tuple) -> str:
-        return f"{op} {'x'.join(map(str, shape))}" if self.by_shape else op
+        return f"{op} {'x'.join(map(str, shape))}" if self.by_shape and shape else op
 
-    def __exit__(self, *exc) -> None:
+    def stop(self) -> None:
+        """Undo the patches; the figures stay."""
         Tensor._from_op = self._from_op
         autograd.GRADIENTS.update(self._rules)
+
+    def __enter__(self) -> "OpProfile":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
     def report(self, steps: int, top: int = 25) -> str:
         """A table of ms per step (wall and CPU) per op, largest CPU first, with the total."""

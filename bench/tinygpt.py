@@ -60,7 +60,7 @@ def profile_steps(model, corpus, steps: int) -> None:
     profile = OpProfile()
     for step in range(-3, steps):
         if step == 0:
-            profile.__enter__()
+            profile.start()
         x, y = next(stream)
         loss = sequence_loss(model, x, y)
         optimizer.zero_grad()
@@ -71,7 +71,7 @@ def profile_steps(model, corpus, steps: int) -> None:
         optimizer.step()
         if step >= 0:
             profile.mark("optimizer, clipping, next batch")
-    profile.__exit__(None, None, None)
+    profile.stop()
     print(profile.report(steps))
     tokens = BENCH_CONFIG.batch_size * BENCH_CONFIG.context
     print(f"{tokens * steps / sum(profile.wall.values()):.0f} tokens per wall second, "
