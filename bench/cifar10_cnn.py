@@ -1,14 +1,17 @@
 """CIFAR-10 with a CNN built only from tinytorch: time to 75% test accuracy on this machine.
 
-    python bench/cifar10_cnn.py [--data ../shared/data/cifar10-jpg.tar.gz] [--minutes 15] [--epochs 8]
+    python -m bench.cifar10_cnn [--data ../shared/data/cifar10-jpg.tar.gz] [--minutes 15] [--epochs 5] [--plain]
+    python -m bench.cifar10_cnn --profile 20 [--by-shape] [--plain]   # per-op ms per step, reference beside plain
 
 Trains ``milestones.cifar10.CifarNet`` on the real data and prints, besides one line per
 epoch: the wall time to reach 75% test accuracy (training and evaluation, data loading
 reported apart), the final accuracy, and the FLOP/s the training steps achieved as a fraction
 of NumPy's own float32 matmul FLOP/s, measured before and after training in the same run
 (the better of the two is the reference). The load average is printed too: other processes
-on the machine slow a run down, and the figures are only comparable at similar load.
-Not run in CI (it takes about 15 minutes); tests/milestones/test_cifar10_smoke.py is the short version.
+on the machine slow a run down, and the figures are only comparable at similar load; CPU-seconds
+(this process) are printed beside wall seconds for that reason, with the peak RSS.
+``--plain`` trains with the plain student's hot ops (bench/plain_student.py) instead.
+Not run in CI (it takes about 10 minutes); tests/milestones/test_cifar10_smoke.py is the short version.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """TinyGPT on Tiny Shakespeare: how fast TinyTorch learns, and what the KV cache buys.
 
     python -m bench.tinygpt [--data PATH] [--minutes 15] [--target 2.0]    (from the repository root)
+    python -m bench.tinygpt --profile 20      # ms per training step per op, wall and CPU
 
 Prints, for a character-level GPT trained with the milestone's loop (``milestones.tinygpt``):
 the wall time (and this process's CPU time) until the validation loss first reaches
@@ -8,7 +9,7 @@ the wall time (and this process's CPU time) until the validation loss first reac
 300-character sample, and tokens per second of greedy generation of 256 new tokens with and
 without the KV cache (same output, checked). The load average is printed at the start and the
 end: on a shared machine wall times are only comparable at similar load; CPU times less so
-affected.
+affected. The peak RSS is printed last.
 """
 
 from __future__ import annotations
