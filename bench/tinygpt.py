@@ -1,6 +1,7 @@
 """TinyGPT on Tiny Shakespeare: how fast TinyTorch learns, and what the KV cache buys.
 
     python -m bench.tinygpt [--data PATH] [--minutes 15] [--target 2.0]    (from the repository root)
+    python -m bench.tinygpt --profile 20      # ms per training step per op, wall and CPU
 
 Prints, for a character-level GPT trained with the milestone's loop (``milestones.tinygpt``):
 the wall time (and this process's CPU time) until the validation loss first reaches
@@ -8,7 +9,7 @@ the wall time (and this process's CPU time) until the validation loss first reac
 300-character sample, and tokens per second of greedy generation of 256 new tokens with and
 without the KV cache (same output, checked). The load average is printed at the start and the
 end: on a shared machine wall times are only comparable at similar load; CPU times less so
-affected.
+affected. The peak RSS is printed last.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # see milestones/tinygpt.py; before NumPy loads
 
 import argparse  # noqa: E402
+import resource  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from milestones.tinygpt import DEFAULT_DATA, Config, build_model, load_corpus, sample, train  # noqa: E402
+from bench.op_profile import OpProfile  # noqa: E402
+from milestones.tinygpt import (DEFAULT_DATA, Config, batches, build_model, load_corpus, sample,  # noqa: E402
+                                sequence_loss, train)
+from tinytorch.core.optimizers import AdamW  # noqa: E402
+from tinytorch.core.training import clip_grad_norm  # noqa: E402
 from tinytorch import generate  # noqa: E402
 
 # Context 256 so that 256 new tokens after a one-character prompt fit in the cache. Small
@@ -48,17 +54,47 @@ def generation_speed(model, prompt: list[int]) -> tuple[float, float, bool]:
     return speeds[True], speeds[False], bool(np.array_equal(outputs[True], outputs[False]))
 
 
+def profile_steps(model, corpus, steps: int) -> None:
+    """Time ``steps`` training steps (the milestone's step, after 3 warm-up steps) per op; print the table."""
+    stream = batches(corpus.train_ids, BENCH_CONFIG, np.random.default_rng(0))
+    optimizer = AdamW(model.parameters(), lr=BENCH_CONFIG.lr, weight_decay=0.01)
+    profile = OpProfile()
+    for step in range(-3, steps):
+        if step == 0:
+            profile.start()
+        x, y = next(stream)
+        loss = sequence_loss(model, x, y)
+        optimizer.zero_grad()
+        loss.backward()
+        if step >= 0:
+            profile.mark("bwd (engine)")
+        clip_grad_norm(model.parameters(), 1.0)
+        optimizer.step()
+        if step >= 0:
+            profile.mark("optimizer, clipping, next batch")
+    profile.stop()
+    print(profile.report(steps))
+    tokens = BENCH_CONFIG.batch_size * BENCH_CONFIG.context
+    print(f"{tokens * steps / sum(profile.wall.values()):.0f} tokens per wall second, "
+          f"{tokens * steps / sum(profile.cpu.values()):.0f} per CPU second")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--minutes", type=float, default=15.0)
     parser.add_argument("--target", type=float, default=2.0, help="validation loss in nats per character")
+    parser.add_argument("--profile", type=int, metavar="STEPS", default=0,
+                        help="instead of training, time STEPS steps per op and print the table")
     args = parser.parse_args()
 
     print(f"load average at start: {load_average()}", flush=True)
     corpus = load_corpus(args.data)
     model = build_model(corpus.tokenizer.vocab_size, BENCH_CONFIG)
     print(f"{model}, {sum(p.size for p in model.parameters()):,} parameters, {BENCH_CONFIG}", flush=True)
+    if args.profile:
+        profile_steps(model, corpus, args.profile)
+        return
     reached, best = None, None
     for last in train(model, corpus, BENCH_CONFIG, args.minutes):
         print(last, flush=True)
@@ -86,6 +122,7 @@ def main() -> None:
     print(f"generation of {NEW_TOKENS} new tokens: {cached:.0f} tok/s with KV cache, {uncached:.0f} tok/s "
           f"without: {cached / uncached:.1f}x; identical greedy output: {'yes' if same else 'NO'}")
     print(f"load average at end: {load_average()}")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ def test_the_demo_course_grades_three_milestones_under_their_rubric_limits():
     jobs = milestone_jobs(load_course(RUBRICS / "course.yaml"), RUBRICS)
     assert [job.milestone_id for job in jobs] == ["xor", "cifar10", "tinygpt"]
     cifar = jobs[1]
-    assert (cifar.limits.cpus, cifar.limits.wall_s, cifar.limits.memory_mb) == (2, 1500, 3072)
-    assert cifar.rubric.rubric.training.budget_s == 1200
+    assert (cifar.limits.cpus, cifar.limits.wall_s, cifar.limits.memory_mb) == (2, 2100, 3072)
+    assert cifar.rubric.rubric.training.budget_s == 1800
 
 
 def test_an_unset_or_incomplete_dataset_dir_is_a_configuration_error(tmp_path):
