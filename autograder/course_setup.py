@@ -21,7 +21,7 @@ from autograder.policy import closes_at, effective_deadline
 from autograder.rubric.cli import check_rubric
 from autograder.rubric.schema import LoadedRubric, load_rubric
 from autograder.yamlconf import ConfigError
-from workers.checkpoints.registry import SuiteDefinitionError
+from harness.checkpoints.registry import SuiteDefinitionError
 
 
 class CourseExists(ValueError):
