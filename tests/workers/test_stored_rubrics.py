@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from autograder.models import CourseRubric, SubmissionStatus
 from workers import grading
-from workers.backends.local import LocalBackend
+from harness.backends.local import LocalBackend
 from tests.workers.world import MODULE
 
 
