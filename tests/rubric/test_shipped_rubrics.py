@@ -31,11 +31,11 @@ def test_rubric_limits_fit_the_machine_and_checks_stay_in_their_area(assignment)
         assert loaded.rubric.training.budget_s < limits.wall_s
 
 
-def test_cifar10_full_marks_at_75_percent_within_20_minutes_on_2_cpus():
+def test_cifar10_full_marks_at_75_percent_within_30_minutes_on_2_cpus():
     cifar = load_rubric(RUBRICS / "cifar10.yaml").rubric
     accuracy = cifar.checks[0].figures["test_accuracy"]
     assert (accuracy.credit(0.75), accuracy.credit(0.5), accuracy.credit(0.1)) == (1.0, 0.5, 0.0)
-    assert cifar.training.budget_s == 20 * 60 and cifar.sandbox.cpus == 2
+    assert cifar.training.budget_s == 30 * 60 and cifar.sandbox.cpus == 2
     assert cifar.training.early_stop.on_nonfinite_loss and cifar.training.early_stop.patience_epochs
 
 
