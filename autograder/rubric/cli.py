@@ -14,7 +14,7 @@ import click
 from autograder.course_config import load_course
 from autograder.rubric.engine import RubricGrade, grade
 from autograder.rubric.matching import RubricMismatch, assign
-from autograder.rubric.results import NotGradable
+from contract.results import NotGradable
 from autograder.rubric.schema import load_rubric
 from autograder.rubric.suites import read_check_ids, suite_check_ids
 from autograder.yamlconf import ConfigError
