@@ -11,6 +11,7 @@ import pytest
 
 from autograder import create_app
 from autograder.db import upgrade_to_head
+from deploy.stack import RedisServer
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +43,13 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """The one throwaway redis-server of the tests (``deploy.stack.RedisServer``)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (deploy/install.sh installs it)")
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
