@@ -21,7 +21,6 @@ from autograder.policy import closes_at, effective_deadline
 from autograder.rubric.cli import check_rubric
 from autograder.rubric.schema import LoadedRubric, load_rubric
 from autograder.yamlconf import ConfigError
-from harness.checkpoints.registry import SuiteDefinitionError
 
 
 class CourseExists(ValueError):
@@ -50,8 +49,6 @@ def validate_course_file(session: Session, path: Path, course: Course | None) ->
             rubrics[assignment.id] = load_rubric(rubric_path)
         except ConfigError as error:
             errors += [error, *error.also]
-        except SuiteDefinitionError as error:
-            errors.append(ConfigError(str(rubric_path), None, "", str(error)))
     students = _students(session, course)
     for group in ("extensions", "excused"):
         for index, rule in enumerate(getattr(config, group)):

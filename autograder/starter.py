@@ -19,9 +19,9 @@ import click
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUBBED_PACKAGES = ("tinytorch", "milestones")
-# What the self-check runs on: the sandbox and harness packages, whole folders (the hidden
-# suites live under workers/, which never leaves).
-SELF_CHECK_PACKAGES = ("sandbox", "harness")
+# What the self-check runs on: the sandbox, harness and contract packages, whole folders (the
+# hidden suites live under workers/, which never leaves).
+SELF_CHECK_PACKAGES = ("sandbox", "harness", "contract")
 GITIGNORE = "__pycache__/\n*.pyc\n.pytest_cache/\n.venv/\n/data/\n"
 README = """\
 # TinyTorch: your repo

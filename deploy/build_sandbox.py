@@ -127,12 +127,16 @@ def stage_context(dest):
 
 
 def ensure_image(tag=DEFAULT_TAG, force=False):
-    """Return ``tag`` after making sure it names a runner image built from the current inputs."""
+    """Point ``tag`` at a runner image built from the current inputs; return that image's
+    content-addressed tag (``<repository>:<inputs hash>``), which another checkout retagging
+    ``tag`` at the same time cannot move under the caller."""
     label = runner_hash()
+    pinned = f"{tag.rsplit(':', 1)[0]}:{label}"
     existing = None if force else image_with_label(label)
     if existing:
         run(["docker", "tag", existing, tag], "docker tag")
-        return tag
+        run(["docker", "tag", existing, pinned], "docker tag")
+        return pinned
     base = ensure_base()
     with tempfile.TemporaryDirectory(prefix="tinytorch-sandbox-context-") as tmp:
         context = Path(tmp)
@@ -140,9 +144,9 @@ def ensure_image(tag=DEFAULT_TAG, force=False):
         run(["docker", "build", "--quiet", "--file", "deploy/sandbox/Dockerfile",
              "--build-arg", f"BASE={base}", "--build-arg", "PIP_OFFLINE=--no-index",
              "--label", f"{INPUTS_LABEL}={label}", "--tag", tag,
-             "--tag", f"{tag.rsplit(':', 1)[0]}:{label}", "."], "docker build", cwd=context)
+             "--tag", pinned, "."], "docker build", cwd=context)
     remove_stale(tag.rsplit(":", 1)[0], keep={label, tag.rsplit(":", 1)[1]})
-    return tag
+    return pinned
 
 
 def remove_stale(repository, keep):

@@ -33,6 +33,46 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def redis_command(port: int, directory) -> list[str]:
+    """A throwaway ``redis-server`` on loopback with no persistence (a restart loses all): how
+    the stack and every test that needs a broker start one."""
+    return ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(directory)]
+
+
+def redis_pings(url: str) -> bool:
+    """True once the redis-server at ``url`` answers."""
+    import redis
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.ConnectionError:
+        return False
+
+
+class RedisServer:
+    """One redis-server process of :func:`redis_command` that can stop and come back on the
+    same port (for tests of a broker that goes away)."""
+
+    def __init__(self, directory, port: int | None = None):
+        self.directory, self.port, self.proc = directory, port or free_port(), None
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.proc = subprocess.Popen(redis_command(self.port, self.directory),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until(lambda: redis_pings(self.url), 10, f"redis-server on port {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def restart(self) -> RedisServer:
+        self.stop()
+        return self.start()
+
+
 def docker_problem() -> str | None:
     """Why the Docker engine cannot run sandboxes here, or None when it can."""
     try:
@@ -110,18 +150,9 @@ class LocalStack:
             raise StackError(f"{exc}\n--- {name} log ---\n{self.log_tail(name)}") from None
 
     def start_redis(self) -> None:
-        import redis
-        proc = self._spawn("redis", ["redis-server", "--port", str(self.redis_port), "--bind",
-                                     "127.0.0.1", "--save", "", "--appendonly", "no",
-                                     "--dir", str(self.root)])
-        client = redis.Redis(port=self.redis_port)
-
-        def pings():
-            try:
-                return client.ping()
-            except redis.ConnectionError:
-                return False
-        self._expect_running("redis", proc, pings)
+        proc = self._spawn("redis", redis_command(self.redis_port, self.root))
+        broker = self.env["AUTOGRADER_BROKER_URL"]
+        self._expect_running("redis", proc, lambda: redis_pings(broker))
 
     def start_api(self) -> None:
         proc = self._spawn("api", [sys.executable, "-m", "gunicorn", "--workers", "2",

@@ -2,7 +2,7 @@
 reference with seeded bugs) and a real ``git`` client that pushes over smart HTTP.
 
 Shared by the demo, the end-to-end tests and the burst bench.  The seeded bugs are those of
-the grading tests (``tests/grading/seeded_bugs.py``), each named with the check that must
+the grading tests (``deploy/seeded_bugs.py``), each named with the check that must
 catch it, so the demo's "buggy" student fails for reasons the suites are known to detect.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.starter import generate_starter
-from tests.grading.seeded_bugs import SEEDED_BUGS, Bug
+from deploy.seeded_bugs import SEEDED_BUGS, Bug
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 PACKAGE = "tinytorch"
@@ -35,7 +35,7 @@ def starter_package(dest: Path) -> Path:
 
 
 def seeded_bugs(choices: dict[str, str]) -> list[Bug]:
-    """``{module id: bug name}`` to the bugs of ``tests/grading/seeded_bugs.py``."""
+    """``{module id: bug name}`` to the bugs of ``deploy/seeded_bugs.py``."""
     return [SEEDED_BUGS[module][name] for module, name in choices.items()]
 
 

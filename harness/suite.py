@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.document import check_result, results_document
 from harness.backends import Limits
 from harness.checkpoints.plugin import CheckpointPlugin
 from harness.checkpoints.registry import (SUITE_ROOTS, VISIBILITIES, declared_checks, suite_files,
@@ -101,16 +102,14 @@ def unrun_suite(module_id, backend, outcome, message, *, visibility=VISIBILITIES
     package never finishes importing): every declared check, with ``outcome`` and
     ``message``."""
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    checks = [{"id": info.id, "description": info.description, "visibility": info.visibility,
-               "outcome": outcome, "message": message, "duration_s": 0.0, "figures": {}}
+    checks = [check_result(info.id, info.description, info.visibility, outcome, message)
               for info in declared_checks(module_id, visibility, suites_dir)]
     return _results(module_id, backend, started_at, 0.0, None, checks, None)
 
 
 def _results(module_id, backend, started_at, duration_s, error, checks, peak_mb):
-    return {"module": module_id, "suite": "workers/checkpoints", "backend": backend.name,
-            "started_at": started_at, "duration_s": duration_s, "infrastructure_error": error,
-            "checks": checks, "peak_mb": peak_mb}
+    return results_document(module_id, "workers/checkpoints", backend.name, started_at,
+                            duration_s, error, checks, peak_mb)
 
 
 @contextlib.contextmanager

@@ -11,6 +11,7 @@ import pytest
 
 from autograder import create_app
 from autograder.db import upgrade_to_head
+from deploy.stack import RedisServer
 from tests.ci_skips import pytest_runtest_makereport  # noqa: F401 - the CI=true skip rule
 
 
@@ -43,3 +44,13 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """The one throwaway redis-server of the tests (``deploy.stack.RedisServer``)."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed (deploy/install.sh installs it)")
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()

@@ -22,6 +22,7 @@ from autograder.course_setup import rubrics_for_grading
 from autograder.models import CheckResult, Grade, Submission, SubmissionStatus, utcnow
 from autograder.rubric import LoadedRubric, NotGradable, RubricMismatch, grade, load_rubric
 from autograder.yamlconf import ConfigError
+from contract.results import read_results
 from harness.backends import BackendUnavailable, Limits
 from harness.checkpoints.registry import declared_checks, suite_files
 from harness.runner_client import Runner
@@ -234,11 +235,11 @@ def _store(session, submission_id, attempt, graded):
                                             Grade.module == scored.module,
                                             Grade.rubric_version == scored.rubric_version))
         session.add_all(CheckResult(
-            submission_id=submission_id, module=scored.module, check_id=check["id"],
-            description=check.get("description", ""), outcome=check["outcome"],
-            message=(check.get("message") or "")[:MAX_MESSAGE],
-            duration_s=check.get("duration_s", 0.0), figures=check.get("figures", {}),
-            visibility=check.get("visibility", "public")) for check in results["checks"])
+            submission_id=submission_id, module=scored.module, check_id=check.id,
+            description=check.description, outcome=check.outcome,
+            message=check.message[:MAX_MESSAGE], duration_s=check.duration_s,
+            figures=check.figures, visibility=check.visibility)
+            for check in read_results(results).checks)
         session.add(Grade(submission_id=submission_id, module=scored.module,
                           points=scored.points, max_points=scored.max_points,
                           rubric_version=scored.rubric_version))

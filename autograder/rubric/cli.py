@@ -14,11 +14,10 @@ import click
 from autograder.course_config import load_course
 from autograder.rubric.engine import RubricGrade, grade
 from autograder.rubric.matching import RubricMismatch, assign
-from autograder.rubric.results import NotGradable
+from contract.results import NotGradable
 from autograder.rubric.schema import load_rubric
 from autograder.rubric.suites import read_check_ids, suite_check_ids
 from autograder.yamlconf import ConfigError
-from harness.checkpoints.registry import SuiteDefinitionError
 
 
 def check_rubric(path: Path, check_ids: list[str] | None, module: str | None = None) -> str:
@@ -75,7 +74,7 @@ def check(files: tuple[Path, ...], course_file: Path | None, checks_file: Path |
     for path, module in targets:
         try:
             click.echo(check_rubric(path, check_ids, module))
-        except (ConfigError, SuiteDefinitionError) as error:
+        except ConfigError as error:
             failed = True
             click.echo(str(error), err=True)
     if failed:

@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, replace
 
 from autograder.rubric.matching import Problem, RubricMismatch, assign
-from autograder.rubric.results import CheckOutcome, SuiteResult, read_results
+from contract.results import CheckOutcome, SuiteResult, read_results
 from autograder.rubric.schema import LoadedRubric, RubricItem, is_measurement
 
 MISSING = "missing"   # declared by the suite, absent from the results: counts as failed

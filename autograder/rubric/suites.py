@@ -1,4 +1,5 @@
-"""Where a rubric's check ids come from: the suite registry, a milestone job, or a list the user gives.
+"""Where a rubric's check ids come from: the contract's catalogue of what the suites and
+milestone jobs declare, or a list the user gives.
 
 Both are read without running anything, so a rubric can be validated (and a grade computed
 against the full declared list, missing results counting as failed) before any job.
@@ -8,18 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from workers.milestones import job as milestone_job
-from harness.checkpoints.registry import declared_checks, modules_with_suites
+from contract.catalogue import check_ids as suite_check_ids
 
-
-def suite_check_ids(module: str) -> list[str] | None:
-    """The check ids the module's checkpoint suite (or the milestone job)
-    declares; None: no suite yet."""
-    if module in milestone_job.METRIC:
-        return [check_id for check_id, _, _ in milestone_job.declared_checks(module)]
-    if module not in modules_with_suites():
-        return None
-    return [info.id for info in declared_checks(module)]
+__all__ = ["read_check_ids", "suite_check_ids"]
 
 
 def read_check_ids(path: Path) -> list[str]:

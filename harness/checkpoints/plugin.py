@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 import pytest
 
+from contract.document import check_result
 from harness.backends import BackendUnavailable
 from harness.checkpoints.registry import SuiteDefinitionError
 from harness.runner_client import Runner, RunnerFailure, RunnerTimeout, StudentError
@@ -167,10 +168,9 @@ class CheckpointPlugin:
     def pytest_runtest_logfinish(self, nodeid):
         record = self.records[nodeid]
         info = record["info"]
-        result = {"id": info.id, "description": info.description,
-                  "visibility": info.visibility, "outcome": record["outcome"] or "passed",
-                  "message": record["message"], "duration_s": round(record["duration_s"], 4),
-                  "figures": record["figures"]}
+        result = check_result(info.id, info.description, info.visibility,
+                              record["outcome"] or "passed", record["message"],
+                              round(record["duration_s"], 4), record["figures"])
         self.results.append(result)
         if self.on_result is not None:
             self.on_result(result, len(self.results), self.total)

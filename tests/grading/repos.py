@@ -4,6 +4,9 @@ import io
 import tarfile
 from pathlib import Path
 
+from contract.modules import MODULE_IDS, module_path
+from deploy.seeded_bugs import patched
+
 CHECKOUT = Path(__file__).resolve().parents[2]
 
 
@@ -26,25 +29,8 @@ def tar_of(files):
     return buf.getvalue()
 
 
-def patched(files, path, old, new):
-    """A copy of ``files`` with one exact edit; fails loudly if the reference changed."""
-    assert files[path].count(old) == 1, f"{old!r} is not exactly once in {path}"
-    return {**files, path: files[path].replace(old, new)}
-
-
 def prepended(files, path, code):
     return {**files, path: code + "\n" + files[path]}
-
-
-MODULE_IDS = ("01_setup 02_tensor 03_activations 04_layers 05_losses 06_optimizers 07_autograd "
-              "08_training 09_spatial 10_dataloader 11_tokenization 12_embeddings 13_attention "
-              "14_transformers 15_generation 16_kernels 17_benchmarking 18_mlops").split()
-
-
-def module_path(module_id):
-    """Where a module lives in the package: core for 01-15, perf for 16-18."""
-    number, name = module_id.split("_", 1)
-    return f"tinytorch/{'perf' if int(number) >= 16 else 'core'}/{name}.py"
 
 
 def progressive(starter, reference, module_id):

@@ -12,7 +12,7 @@ import pytest
 
 from autograder.rubric import grade, load_rubric
 from tests.grading.repos import CHECKOUT, MODULE_IDS, progressive, tar_of
-from tests.grading.seeded_bugs import SEEDED_BUGS, assert_caught
+from deploy.seeded_bugs import SEEDED_BUGS, assert_caught
 from tests.grading.suite_checks import (SuiteRuns, assert_every_check_fails_on_a_stub,
                                         checks_using_the_reference, not_passed, outcomes)
 from harness.checkpoints.registry import declared_checks, modules_with_suites

@@ -31,7 +31,7 @@ def test_inputs_hash_follows_the_runner_files(tmp_path, monkeypatch):
     monkeypatch.setattr(build_sandbox, "REPO", tmp_path)
     before = build_sandbox.runner_hash()
     assert build_sandbox.runner_hash() == before
-    with open(tmp_path / "workers" / "runner.py", "a") as runner:
+    with open(tmp_path / "sandbox" / "runner.py", "a") as runner:
         runner.write("\n# changed\n")
     assert build_sandbox.runner_hash() != before
 

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import subprocess
-import time
 
 import pytest
 import redis
@@ -18,37 +16,9 @@ from deploy.stack import free_port
 from tests.service.gitclient import commit_file, git, repo_url
 
 
-def _start_redis(port: int, directory) -> subprocess.Popen:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1",
-                               "--save", "", "--appendonly", "no", "--dir", str(directory)],
-                              stdout=subprocess.DEVNULL)
-    client = redis.Redis(port=port)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            client.ping()
-            return server
-        except redis.ConnectionError:
-            if time.monotonic() > deadline:
-                server.kill()
-                raise
-            time.sleep(0.05)
-
-
-def _stop(server: subprocess.Popen) -> None:
-    server.terminate()
-    server.wait(timeout=10)
-
-
 @pytest.fixture
-def redis_url(tmp_path):
-    port = free_port()
-    server = _start_redis(port, tmp_path)
-    yield f"redis://127.0.0.1:{port}/0"
-    _stop(server)
+def redis_url(redis_server):
+    return redis_server.url
 
 
 def _push_one(world, live_server, tmp_path, name="a") -> subprocess.CompletedProcess:
@@ -87,19 +57,16 @@ def test_a_dead_broker_keeps_the_submission_queued(app, world, live_server, tmp_
     assert submission.status is SubmissionStatus.queued
 
 
-def test_a_broker_that_comes_back_takes_the_next_push(app, world, live_server, tmp_path):
+def test_a_broker_that_comes_back_takes_the_next_push(app, world, live_server, tmp_path,
+                                                      redis_server):
     """The API keeps one connection pool per broker: a broker down at one push and back
     at the next must not leave the pool broken."""
-    port = free_port()
-    app.config["BROKER_URL"] = f"redis://127.0.0.1:{port}/0"
+    redis_server.stop()
+    app.config["BROKER_URL"] = redis_server.url
     assert "grading queue unreachable" in _push_one(world, live_server, tmp_path).stderr
-    server = _start_redis(port, tmp_path)
-    try:
-        assert "remote: queued for grading" in _push_one(world, live_server, tmp_path,
-                                                          "b").stderr
-        [raw] = redis.Redis(port=port).lrange("celery", 0, -1)
-    finally:
-        _stop(server)
+    redis_server.start()
+    assert "remote: queued for grading" in _push_one(world, live_server, tmp_path, "b").stderr
+    [raw] = redis.Redis.from_url(redis_server.url).lrange("celery", 0, -1)
     _, second = sorted(s.id for s in _queued(app))
     args, _, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
     assert args == [second]

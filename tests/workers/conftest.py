@@ -1,7 +1,6 @@
 """Fixtures for the worker tests: a grading world, a real Redis, real Celery worker processes."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -9,7 +8,6 @@ import sys
 import pytest
 
 from autograder.starter import generate_starter
-from deploy.stack import free_port
 from tests.sandbox.fixtures import (containers, docker_client, no_containers_left,  # noqa: F401
                                    sandbox_deployment, sandbox_image, wait_for)
 from tests.workers.world import GradingWorld
@@ -29,49 +27,6 @@ def starter_package(tmp_path_factory):
 @pytest.fixture(scope="session")
 def reference_package():
     return CHECKOUT / "tinytorch"
-
-
-class RedisServer:
-    """A throwaway redis-server on a loopback port, no persistence (a restart loses all)."""
-
-    def __init__(self, directory):
-        self.directory, self.port, self.proc = directory, free_port(), None
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self):
-        self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.directory)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import redis
-        client = redis.Redis.from_url(self.url)
-        wait_for(lambda: _pings(client), 10, "redis-server to answer")
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    def restart(self):
-        self.stop()
-        return self.start()
-
-
-def _pings(client):
-    try:
-        return client.ping()
-    except Exception:  # noqa: BLE001 - not up yet
-        return False
-
-
-@pytest.fixture
-def redis_server(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (deploy/install.sh installs it)")
-    server = RedisServer(tmp_path).start()
-    yield server
-    server.stop()
 
 
 class CeleryWorker:

@@ -17,7 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinytorch.core.dataloader import load_cifar10
+from contract.modules import MILESTONE_IDS
+
+from workers.milestones.cifar10_files import read_cifar10
 
 CIFAR10_LAYOUTS = ("cifar-10-batches-py", "cifar10", "cifar10-jpg.tar.gz")
 TINYSHAKESPEARE = "tinyshakespeare.txt"
@@ -52,7 +54,7 @@ def tinyshakespeare_source(dataset_dir) -> Path:
 SOURCES = {"cifar10": cifar10_source, "tinygpt": tinyshakespeare_source}
 
 
-def check_datasets(dataset_dir, milestones=("xor", "cifar10", "tinygpt")) -> dict:
+def check_datasets(dataset_dir, milestones=MILESTONE_IDS) -> dict:
     """Call at worker start: ``{milestone: data path}`` for the graded milestones that need
     data, or DatasetMissing naming everything that is absent."""
     if dataset_dir is None or not Path(dataset_dir).is_dir():
@@ -102,8 +104,8 @@ def cifar10_data(plan: dict, rng: np.random.Generator, dataset_dir, cache_dir=DE
     """The training set (optionally a fixed slice) with this job's class ids, and the test
     images in a per-job order."""
     source = cifar10_source(dataset_dir)
-    train_x, train_y = load_cifar10(source, "train", cache_dir=cache_dir)
-    test_x, test_y = load_cifar10(source, "test", cache_dir=cache_dir)
+    train_x, train_y = read_cifar10(source, "train", cache_dir)
+    test_x, test_y = read_cifar10(source, "test", cache_dir)
     if plan.get("train_limit"):
         keep = np.random.default_rng(0).permutation(len(train_y))[:int(plan["train_limit"])]
         train_x, train_y = train_x[keep], train_y[keep]

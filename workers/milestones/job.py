@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.rubric import LoadedRubric, load_rubric
+from contract.document import check_result, results_document
 from harness.backends import BackendUnavailable, Limits
 from harness.runner_client import Runner, RunnerFailure, RunnerTimeout, StudentError
 from harness.suite import REFERENCE_ROOT, package_tar, repo_bytes
@@ -210,9 +211,7 @@ def _describe(value) -> str:
 
 
 def _check(check_id, description, outcome, message="", figures=None, visibility="public"):
-    return {"id": check_id, "description": description, "visibility": visibility,
-            "outcome": outcome, "message": message[:4000], "duration_s": 0.0,
-            "figures": figures or {}}
+    return check_result(check_id, description, visibility, outcome, message[:4000], 0.0, figures)
 
 
 def scored_checks(name, result, evaluation, data, plan, figures):
@@ -471,10 +470,8 @@ def run_milestone(name, repo, backend, limits: Limits, dataset_dir, seed, on_pro
             grader.close()
     if infrastructure_error is None and failure is not None:
         checks = failed_checks(name, *failure, figures)
-    return {"module": name, "suite": "sandbox/milestone_driver.py", "backend": backend.name,
-            "started_at": started_at, "duration_s": round(wall_s, 3),
-            "infrastructure_error": infrastructure_error, "checks": checks,
-            "peak_mb": figures["peak_mb"]}
+    return results_document(name, "sandbox/milestone_driver.py", backend.name, started_at,
+                            round(wall_s, 3), infrastructure_error, checks, figures["peak_mb"])
 
 
 def _score(name, result, init, grader, data, plan, figures) -> list:

@@ -9,7 +9,14 @@ and some other check still passes.
 
 from dataclasses import dataclass
 
-from tests.grading.repos import module_path, patched
+from contract.modules import module_path
+
+
+def patched(files, path, old, new):
+    """A copy of ``files`` with one exact edit; fails loudly if the reference changed."""
+    if files[path].count(old) != 1:
+        raise ValueError(f"{old!r} is not exactly once in {path}")
+    return {**files, path: files[path].replace(old, new)}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from contract.document import OUTCOMES, VISIBILITIES
+
 
 class NotGradable(Exception):
     """The job produced no trustworthy outcome; retry it, never record a grade."""
@@ -18,18 +20,24 @@ class CheckOutcome(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     id: str = Field(min_length=1)
     description: str = ""
-    visibility: Literal["public", "hidden"] = "public"
-    outcome: Literal["passed", "failed", "error", "timeout"]
+    visibility: Literal[VISIBILITIES] = "public"
+    outcome: Literal[OUTCOMES]
     message: str = ""
     duration_s: float = 0.0
     figures: dict[str, Any] = Field(default_factory=dict)   # numbers, or curves and such
 
 
 class SuiteResult(BaseModel):
+    """The document :func:`contract.document.results_document` builds, field for field."""
     model_config = ConfigDict(extra="ignore", frozen=True)
     module: str
+    suite: str = ""
+    backend: str = ""
+    started_at: str = ""
+    duration_s: float = 0.0
     infrastructure_error: str | None = None
     checks: list[CheckOutcome] = Field(default_factory=list)
+    peak_mb: float | None = None
 
 
 def read_results(document: dict | SuiteResult) -> SuiteResult:
