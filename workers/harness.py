@@ -88,8 +88,29 @@ class Runner:
 
     def eval(self, expr, timeout=None, with_grad=False):
         """Evaluate an expression and return its value as plain data."""
+        return self.timed_eval(expr, timeout, with_grad)[0]
+
+    def timed_eval(self, expr, timeout=None, with_grad=False):
+        """``(value, seconds)``: the wall time, measured here, covers computing the value and
+        sending it back, so a reply can only be fast if the work was done."""
         return self.request({"op": "eval", "expr": expr, "with_grad": with_grad},
-                            timeout=timeout)[0]
+                            timeout=timeout)
+
+    def peak_during(self, expr, timeout=None):
+        """``(value, bytes)``: evaluate ``expr`` and measure how far the runner's memory rose
+        above its level at the start, as the kernel counts it (the container's cgroup, or
+        the process's high-water mark under the local backend)."""
+        if self.handle is None:
+            self._start()
+        handle = self.handle
+        before = handle.memory_mark()
+        if before is None:
+            raise RunnerFailure(f"the {self.backend.name} backend cannot measure memory here")
+        value = self.eval(expr, timeout)
+        peak = handle.peak_since_mark()
+        if peak is None:
+            raise RunnerFailure("the runner's memory peak could not be read")
+        return value, max(0, peak - before)
 
     def put(self, name, value, timeout=None):
         """Bind plain data (arrays included) to ``name`` in the session namespace."""

@@ -33,6 +33,23 @@ class StudentSession:
         """The value of an expression as plain data (a Tensor arrives as its ``.data``)."""
         return self.runner.eval(expr, timeout=timeout, with_grad=with_grad)
 
+    def timed_eval(self, expr, timeout=None):
+        """``(value, seconds)``: the time covers computing the value and sending it back."""
+        return self.runner.timed_eval(expr, timeout=timeout)
+
+    def put(self, name, value, timeout=None):
+        """Bind plain data (arrays included) sent from here to ``name`` in the runner."""
+        self.runner.put(name, value, timeout=timeout)
+
+    def peak_during(self, expr, timeout=None):
+        """``(value, bytes)``: the kernel's count of memory the runner took for ``expr``."""
+        return self.runner.peak_during(expr, timeout=timeout)
+
+    def restart(self):
+        """A fresh runner from here on (memory checks start from a clean process)."""
+        self.runner.close()
+        self.runner.reset()
+
     def array(self, expr, timeout=None):
         """Evaluate an expression that must give a Tensor or array; returns the ndarray."""
         value = self.eval(expr, timeout=timeout)
