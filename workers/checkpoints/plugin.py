@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from workers.backends import BackendUnavailable
+from workers.checkpoints.facts import sandbox_facts
 from workers.checkpoints.registry import SuiteDefinitionError
 from workers.harness import Runner, RunnerFailure, RunnerTimeout, StudentError
 
@@ -133,6 +134,12 @@ class CheckpointPlugin:
     @pytest.fixture
     def reference(self, request):
         return self._session("reference", request.node)
+
+    @pytest.fixture
+    def facts(self):
+        """Facts of the sandbox (versions, BLAS, platform, cores) measured by a runner that
+        never loaded student code: what module 01's report must say."""
+        return sandbox_facts(self.backend, self.limits)
 
     @pytest.fixture
     def rng(self, request):
