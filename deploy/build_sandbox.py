@@ -28,6 +28,7 @@ SANDBOX = REPO / "deploy" / "sandbox"
 RUNNER_FILES = ("workers/__init__.py", "workers/wire.py", "workers/runner.py")
 CONTEXT_FILES = ("deploy/sandbox/Dockerfile", "deploy/sandbox/requirements.txt") + RUNNER_FILES
 DEFAULT_TAG = "tinytorch-sandbox:latest"
+KEEP_RECENT = 4                 # images of other inputs kept (other checkouts, other branches)
 BASE_REPO = "tinytorch-sandbox-base"
 INPUTS_LABEL = "org.tinytorch.sandbox.inputs"
 SUITE = "bookworm"
@@ -126,12 +127,16 @@ def stage_context(dest):
 
 
 def ensure_image(tag=DEFAULT_TAG, force=False):
-    """Return ``tag`` after making sure it names a runner image built from the current inputs."""
+    """Point ``tag`` at a runner image built from the current inputs; returns that image's
+    own ``<repository>:<inputs hash>`` tag, which a later build from other inputs (another
+    checkout on the same Docker host) does not move."""
     label = runner_hash()
+    pinned = f"{tag.rsplit(':', 1)[0]}:{label}"
     existing = None if force else image_with_label(label)
     if existing:
         run(["docker", "tag", existing, tag], "docker tag")
-        return tag
+        run(["docker", "tag", existing, pinned], "docker tag")
+        return pinned
     base = ensure_base()
     with tempfile.TemporaryDirectory(prefix="tinytorch-sandbox-context-") as tmp:
         context = Path(tmp)
@@ -139,17 +144,19 @@ def ensure_image(tag=DEFAULT_TAG, force=False):
         run(["docker", "build", "--quiet", "--file", "deploy/sandbox/Dockerfile",
              "--build-arg", f"BASE={base}", "--build-arg", "PIP_OFFLINE=--no-index",
              "--label", f"{INPUTS_LABEL}={label}", "--tag", tag,
-             "--tag", f"{tag.rsplit(':', 1)[0]}:{label}", "."], "docker build", cwd=context)
+             "--tag", pinned, "."], "docker build", cwd=context)
     remove_stale(tag.rsplit(":", 1)[0], keep={label, tag.rsplit(":", 1)[1]})
-    return tag
+    return pinned
 
 
-def remove_stale(repository, keep):
-    """Untag runner images built from older inputs, so rebuilds do not pile up on disk (an
-    image still used by a running container stays, and that is fine)."""
+def remove_stale(repository, keep, recent=KEEP_RECENT):
+    """Untag runner images built from older inputs, so rebuilds do not pile up on disk; the
+    ``recent`` newest stay, as other checkouts sharing this Docker host may be using them
+    (an image still used by a running container stays too, and that is fine)."""
     listing = run(["docker", "image", "ls", "--format", "{{.Tag}}", repository],
-                  "docker image ls")
-    stale = [f"{repository}:{t}" for t in listing.split() if t not in keep and t != "<none>"]
+                  "docker image ls")       # newest first
+    tags = [t for t in listing.split() if t not in keep and t != "<none>"]
+    stale = [f"{repository}:{t}" for t in tags[recent:]]
     if stale:
         subprocess.run(["docker", "rmi", *stale], capture_output=True)
 

@@ -93,7 +93,7 @@ PYTHON_LOOP_MATMUL = '''        a, b = np.asarray(self.data), np.asarray(other.d
             out = np.zeros((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
             for i in range(a.shape[0]):
                 for j in range(b.shape[1]):
-                    out[i, j] = sum(a[i, k] * b[k, j] for k in range(a.shape[1]))
+                    out[i, j] = a[i] @ b[:, j]
             return self._from_op(out, (self, other), "matmul")
         return self._from_op(np.matmul(self.data, other.data), (self, other), "matmul")'''
 
@@ -104,7 +104,8 @@ def forged(files, forgery):
 
 
 def slow_matmul(files):
-    """The honest twin of a replayed speed check: a correct matmul in Python loops."""
+    """The honest twin of a replayed speed check: a correct matmul looping over the
+    output's elements in Python."""
     return patched(files, "tinytorch/core/tensor.py",
                    '        return self._from_op(np.matmul(self.data, other.data), (self, other), '
                    '"matmul")', PYTHON_LOOP_MATMUL)
