@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autograder.course_setup import course_config
 from autograder.models import CheckResult, Grade, Submission, SubmissionStatus, utcnow
@@ -29,6 +29,7 @@ from workers.import_probe import import_hang
 from workers.milestone_data import DatasetMissing
 from workers.milestone_grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
 from workers.owners import current_owner, owner_is_dead
+from workers.student_text import clean, plain_data
 from workers.suite import run_suite, unrun_suite
 
 PACKAGE = "tinytorch"
@@ -110,7 +111,7 @@ def _finish(session, submission_id, attempt, status, detail):
         update(Submission)
         .where(Submission.id == submission_id, Submission.attempts == attempt,
                Submission.status == SubmissionStatus.running)
-        .values(status=status, status_detail=detail[:MAX_MESSAGE], finished_at=utcnow())
+        .values(status=status, status_detail=clean(detail, MAX_MESSAGE), finished_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     return done == 1
 
@@ -216,9 +217,9 @@ def _store(session, submission_id, attempt, graded):
                                             Grade.rubric_version == scored.rubric_version))
         session.add_all(CheckResult(
             submission_id=submission_id, module=scored.module, check_id=check["id"],
-            description=check.get("description", ""), outcome=check["outcome"],
-            message=(check.get("message") or "")[:MAX_MESSAGE],
-            duration_s=check.get("duration_s", 0.0), figures=check.get("figures", {}),
+            description=clean(check.get("description", "")), outcome=check["outcome"],
+            message=clean(check.get("message"), MAX_MESSAGE),
+            duration_s=check.get("duration_s", 0.0), figures=plain_data(check.get("figures", {})),
             visibility=check.get("visibility", "public")) for check in results["checks"])
         session.add(Grade(submission_id=submission_id, module=scored.module,
                           points=scored.points, max_points=scored.max_points,
@@ -261,9 +262,15 @@ def grade_submission(submission_id, sessions, settings, backend):
         _record(sessions, submission_id, attempt, SubmissionStatus.infra_error,
                 f"the grader stopped: {type(exc).__name__}: {exc}")
         raise
-    with sessions() as session:
-        return SubmissionStatus.graded if _store(session, submission_id, attempt, graded) \
-            else None
+    try:
+        with sessions() as session:
+            stored = _store(session, submission_id, attempt, graded)
+    except (SQLAlchemyError, UnicodeError, ValueError) as exc:
+        # never a row left "grading" for hours: the reason is recorded and the job retried
+        reason = f"the results could not be stored: {type(exc).__name__}: {exc}"
+        _record(sessions, submission_id, attempt, SubmissionStatus.infra_error, reason)
+        raise InfrastructureFault(clean(reason, MAX_MESSAGE)) from exc
+    return SubmissionStatus.graded if stored else None
 
 
 def _milestone_jobs(config, rubrics_dir):

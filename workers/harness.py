@@ -12,6 +12,7 @@ import threading
 import time
 
 from workers import wire
+from workers.student_text import clean, identifier, quoted
 from workers.backends import Limits
 
 OUTPUT_EXCERPT = 600
@@ -245,7 +246,9 @@ class Runner:
                     or type(mro) is not list or not all(type(m) is str for m in mro)):
                 self._fail()
                 raise ProtocolError("the runner sent a malformed error reply")
-            raise StudentError(*(f[:4000] for f in fields), mro=[m[:200] for m in mro[:20]])
+            kind, message, trace = fields
+            raise StudentError(identifier(kind), clean(message), clean(trace),
+                               mro=[identifier(m) for m in mro[:20]])
         try:
             return wire.unpack_value(head, payload)
         except wire.FrameError as exc:
@@ -263,7 +266,7 @@ class Runner:
             reason = "the runner closed its output without exiting"
         else:
             reason = f"the runner exited with code {code}"
-        return reason + (f"; its last output:\n{output}" if output.strip() else "")
+        return reason + (f"; its last output:\n{quoted(output)}" if output.strip() else "")
 
     def _remember_memory(self):
         peak = self.handle.peak_memory_bytes()

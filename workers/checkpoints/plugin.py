@@ -14,6 +14,7 @@ import pytest
 
 from workers.backends import BackendUnavailable
 from workers.checkpoints.facts import sandbox_facts
+from workers.student_text import quoted
 from workers.checkpoints.registry import SuiteDefinitionError
 from workers.harness import Runner, RunnerFailure, RunnerTimeout, StudentError
 
@@ -88,8 +89,8 @@ def classify(exc):
     if isinstance(exc, RunnerTimeout):
         return "timeout", str(exc)
     if isinstance(exc, StudentError):
-        trace = f"\n{exc.traceback}" if exc.traceback else ""
-        return "failed", f"your code raised {exc}{trace}"
+        said = f"{exc.message}\n{exc.traceback}" if exc.traceback else exc.message
+        return "failed", f"your code raised {exc.type_name}; its message:\n{quoted(said)}"
     if isinstance(exc, RunnerFailure):
         return "error", str(exc)
     if isinstance(exc, AssertionError):
