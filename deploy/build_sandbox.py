@@ -29,6 +29,7 @@ SANDBOX = REPO / "deploy" / "sandbox"
 CONTEXT_FILES = ("deploy/sandbox/Dockerfile", "deploy/sandbox/requirements.txt") + tuple(
     f"sandbox/{path.name}" for path in sorted((REPO / "sandbox").glob("*.py")))
 DEFAULT_TAG = "tinytorch-sandbox:latest"
+KEEP_RECENT = 4                 # images of other inputs kept (other checkouts, other branches)
 BASE_REPO = "tinytorch-sandbox-base"
 INPUTS_LABEL = "org.tinytorch.sandbox.inputs"
 SUITE = "bookworm"
@@ -149,12 +150,14 @@ def ensure_image(tag=DEFAULT_TAG, force=False):
     return pinned
 
 
-def remove_stale(repository, keep):
-    """Untag runner images built from older inputs, so rebuilds do not pile up on disk (an
-    image still used by a running container stays, and that is fine)."""
+def remove_stale(repository, keep, recent=KEEP_RECENT):
+    """Untag runner images built from older inputs, so rebuilds do not pile up on disk; the
+    ``recent`` newest stay, as other checkouts sharing this Docker host may be using them
+    (an image still used by a running container stays too, and that is fine)."""
     listing = run(["docker", "image", "ls", "--format", "{{.Tag}}", repository],
-                  "docker image ls")
-    stale = [f"{repository}:{t}" for t in listing.split() if t not in keep and t != "<none>"]
+                  "docker image ls")       # newest first
+    tags = [t for t in listing.split() if t not in keep and t != "<none>"]
+    stale = [f"{repository}:{t}" for t in tags[recent:]]
     if stale:
         subprocess.run(["docker", "rmi", *stale], capture_output=True)
 

@@ -13,6 +13,7 @@ import time
 
 from sandbox import wire
 from harness.backends import Limits
+from workers.student_text import clean, identifier, quoted
 
 OUTPUT_EXCERPT = 600
 MAX_PROGRESS_FRAMES = 100_000     # per request: a runner flooding progress is a protocol fault
@@ -88,8 +89,29 @@ class Runner:
 
     def eval(self, expr, timeout=None, with_grad=False):
         """Evaluate an expression and return its value as plain data."""
+        return self.timed_eval(expr, timeout, with_grad)[0]
+
+    def timed_eval(self, expr, timeout=None, with_grad=False):
+        """``(value, seconds)``: the wall time, measured here, covers computing the value and
+        sending it back, so a reply can only be fast if the work was done."""
         return self.request({"op": "eval", "expr": expr, "with_grad": with_grad},
-                            timeout=timeout)[0]
+                            timeout=timeout)
+
+    def peak_during(self, expr, timeout=None):
+        """``(value, bytes)``: evaluate ``expr`` and measure how far the runner's memory rose
+        above its level at the start, as the kernel counts it (the container's cgroup, or
+        the process's high-water mark under the local backend)."""
+        if self.handle is None:
+            self._start()
+        handle = self.handle
+        before = handle.memory_mark()
+        if before is None:
+            raise RunnerFailure(f"the {self.backend.name} backend cannot measure memory here")
+        value = self.eval(expr, timeout)
+        peak = handle.peak_since_mark()
+        if peak is None:
+            raise RunnerFailure("the runner's memory peak could not be read")
+        return value, max(0, peak - before)
 
     def put(self, name, value, timeout=None):
         """Bind plain data (arrays included) to ``name`` in the session namespace."""
@@ -224,7 +246,9 @@ class Runner:
                     or type(mro) is not list or not all(type(m) is str for m in mro)):
                 self._fail()
                 raise ProtocolError("the runner sent a malformed error reply")
-            raise StudentError(*(f[:4000] for f in fields), mro=[m[:200] for m in mro[:20]])
+            kind, message, trace = fields
+            raise StudentError(identifier(kind), clean(message), clean(trace),
+                               mro=[identifier(m) for m in mro[:20]])
         try:
             return wire.unpack_value(head, payload)
         except wire.FrameError as exc:
@@ -242,7 +266,7 @@ class Runner:
             reason = "the runner closed its output without exiting"
         else:
             reason = f"the runner exited with code {code}"
-        return reason + (f"; its last output:\n{output}" if output.strip() else "")
+        return reason + (f"; its last output:\n{quoted(output)}" if output.strip() else "")
 
     def _remember_memory(self):
         peak = self.handle.peak_memory_bytes()

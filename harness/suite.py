@@ -108,7 +108,7 @@ def unrun_suite(module_id, backend, outcome, message, *, visibility=VISIBILITIES
 
 
 def _results(module_id, backend, started_at, duration_s, error, checks, peak_mb):
-    return results_document(module_id, "workers/checkpoints", backend.name, started_at,
+    return results_document(module_id, "harness/checkpoints", backend.name, started_at,
                             duration_s, error, checks, peak_mb)
 
 

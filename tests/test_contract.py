@@ -8,7 +8,7 @@ from contract.results import SuiteResult, read_results
 def document(**check):
     checks = [check_result("tensor.add", "adds", "public", "passed", "", 0.01, {"peak_mb": 1.0}),
               check_result("tensor.hidden", "edge", "hidden", **check)]
-    return results_document("02_tensor", "workers/checkpoints", "local",
+    return results_document("02_tensor", "harness/checkpoints", "local",
                             "2026-01-01T00:00:00+00:00", 1.5, None, checks, 12.0)
 
 

@@ -18,7 +18,7 @@ import requests
 from docker.types import LogConfig, Ulimit
 from docker.utils.socket import STDOUT, frames_iter
 
-from harness.backends import BackendUnavailable, Limits
+from harness.backends import BackendUnavailable, Limits, runner_environment
 from harness.backends.local import OutputTail
 from workers.owners import current_owner, owner_is_dead
 
@@ -30,6 +30,7 @@ DEPLOYMENT_LABEL = f"{LABEL}.deployment"   # which service (or test run) it belo
 EXPIRY_GRACE_S = 60
 SPARE_MAX_IDLE_S = 600              # a warm spare older than this is replaced, not used
 SANDBOX_USER = "65534:65534"        # nobody:nogroup
+CGROUP_V1_MEMORY = "/sys/fs/cgroup/memory/docker/{id}"   # where a high-water mark can be reset
 CGROUP_PEAK_FILES = (                # high-water mark of a container's memory cgroup
     "/sys/fs/cgroup/memory/docker/{id}/memory.max_usage_in_bytes",   # v1, cgroupfs (here)
     "/sys/fs/cgroup/system.slice/docker-{id}.scope/memory.peak",     # v2, systemd driver
@@ -47,7 +48,6 @@ def deployment_name():
 def container_options(limits: Limits, image: str, idle_s: float = 0.0, deployment="default"):
     """Keyword arguments of ``containers.create`` for one sandboxed runner that may wait
     ``idle_s`` as a warm spare before its job starts."""
-    threads = str(max(1, int(limits.cpus)))
     expires = int(time.time() + idle_s + limits.wall_s + EXPIRY_GRACE_S)
     return dict(
         image=image, command=RUNNER_COMMAND, stdin_open=True, tty=False, detach=True,
@@ -59,8 +59,7 @@ def container_options(limits: Limits, image: str, idle_s: float = 0.0, deploymen
         nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
         ulimits=[Ulimit(name="core", soft=0, hard=0), Ulimit(name="nofile", soft=256, hard=256)],
         volumes={host: {"bind": inside, "mode": "ro"} for host, inside in limits.datasets},
-        environment={"OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
-                     "MKL_NUM_THREADS": threads, "PYTHONIOENCODING": "utf-8"},
+        environment=runner_environment(limits),
         labels={LABEL: "runner", OWNER_LABEL: current_owner(), EXPIRES_LABEL: str(expires),
                 DEPLOYMENT_LABEL: deployment},
         log_config=LogConfig(type=LogConfig.types.NONE),
@@ -135,6 +134,24 @@ class DockerHandle:
         if peak:
             self._peak = max(self._peak or 0, int(peak))
         return self._peak
+
+    def memory_mark(self):
+        """Reset the cgroup's high-water mark to its current usage and return that usage, so
+        :meth:`peak_since_mark` is the peak of what runs from now on (the kernel's count,
+        nothing the student says).  None where the cgroup cannot be reset (cgroup v2 before
+        Linux 6.12, or a worker without write access to it)."""
+        self.peak_memory_bytes()        # the lifetime peak survives the reset
+        folder = CGROUP_V1_MEMORY.format(id=self.container.id)
+        try:
+            with open(f"{folder}/memory.max_usage_in_bytes", "w") as peak:
+                peak.write("0")
+            with open(f"{folder}/memory.usage_in_bytes") as usage:
+                return int(usage.read())
+        except (OSError, ValueError):
+            return None
+
+    def peak_since_mark(self):
+        return _cgroup_peak(self.container.id)
 
     def wait(self, timeout):
         """Exit code once the container has stopped, ``None`` while it still runs."""

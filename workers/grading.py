@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from autograder.course_setup import rubrics_for_grading
 from autograder.models import CheckResult, Grade, Submission, SubmissionStatus, utcnow
@@ -32,6 +32,7 @@ from workers.milestones.data import DatasetMissing
 from workers.milestones.grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
 from workers.owners import current_owner, owner_is_dead
 from harness.suite import run_suite, unrun_suite
+from workers.student_text import clean, plain_data
 
 PACKAGE = "tinytorch"
 MAX_MESSAGE = 4000
@@ -113,7 +114,7 @@ def _finish(session, submission_id, attempt, status, detail):
         update(Submission)
         .where(Submission.id == submission_id, Submission.attempts == attempt,
                Submission.status == SubmissionStatus.running)
-        .values(status=status, status_detail=detail[:MAX_MESSAGE], finished_at=utcnow())
+        .values(status=status, status_detail=clean(detail, MAX_MESSAGE), finished_at=utcnow())
         .execution_options(synchronize_session=False)).rowcount
     return done == 1
 
@@ -236,9 +237,9 @@ def _store(session, submission_id, attempt, graded):
                                             Grade.rubric_version == scored.rubric_version))
         session.add_all(CheckResult(
             submission_id=submission_id, module=scored.module, check_id=check.id,
-            description=check.description, outcome=check.outcome,
-            message=check.message[:MAX_MESSAGE], duration_s=check.duration_s,
-            figures=check.figures, visibility=check.visibility)
+            description=clean(check.description), outcome=check.outcome,
+            message=clean(check.message, MAX_MESSAGE), duration_s=check.duration_s,
+            figures=plain_data(check.figures), visibility=check.visibility)
             for check in read_results(results).checks)
         session.add(Grade(submission_id=submission_id, module=scored.module,
                           points=scored.points, max_points=scored.max_points,
@@ -283,9 +284,15 @@ def grade_submission(submission_id, sessions, settings, backend):
         _record(sessions, submission_id, attempt, SubmissionStatus.infra_error,
                 f"the grader stopped: {type(exc).__name__}: {exc}")
         raise
-    with sessions() as session:
-        return SubmissionStatus.graded if _store(session, submission_id, attempt, graded) \
-            else None
+    try:
+        with sessions() as session:
+            stored = _store(session, submission_id, attempt, graded)
+    except (SQLAlchemyError, UnicodeError, ValueError) as exc:
+        # never a row left "grading" for hours: the reason is recorded and the job retried
+        reason = f"the results could not be stored: {type(exc).__name__}: {exc}"
+        _record(sessions, submission_id, attempt, SubmissionStatus.infra_error, reason)
+        raise InfrastructureFault(clean(reason, MAX_MESSAGE)) from exc
+    return SubmissionStatus.graded if stored else None
 
 
 def _milestone_jobs(config, rubrics_dir):

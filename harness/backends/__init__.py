@@ -18,6 +18,16 @@ class Limits:
     datasets: tuple[tuple[str, str], ...] = ()   # (host_dir, container_dir), mounted read-only
 
 
+def runner_environment(limits: Limits) -> dict:
+    """Environment every runner gets: BLAS threads within the CPU limit, and a fixed malloc
+    mmap threshold, so an array's memory goes back to the kernel when it is freed and a memory
+    check's peak (the kernel's count) sees every large temporary, not a reused free heap."""
+    threads = str(max(1, int(limits.cpus)))
+    return {"OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads, "PYTHONIOENCODING": "utf-8",
+            "MALLOC_MMAP_THRESHOLD_": "65536"}
+
+
 class BackendUnavailable(RuntimeError):
     """The runner could not be started at all (Docker down, image missing): an
     infrastructure error, retried and never graded as a zero."""
@@ -34,6 +44,10 @@ class RunnerHandle(Protocol):
     # Beyond docs/ARCHITECTURE.md, so a dead runner gets a precise reason:
     def wait(self, timeout: float) -> int | None: ...   # exit code, None if still running
     def oom_killed(self) -> bool: ...        # the backend saw the memory limit kill it
+    # For memory checks: reset the kernel's high-water mark, returning current usage (None if
+    # this backend cannot); then the peak of what ran since, from the kernel too.
+    def memory_mark(self) -> int | None: ...
+    def peak_since_mark(self) -> int | None: ...
 
 
 class Backend(Protocol):

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 import sandbox
-from harness.backends import BackendUnavailable, Limits
+from harness.backends import BackendUnavailable, Limits, runner_environment
 
 SANDBOX_DIR = Path(sandbox.__file__).resolve().parent
 
@@ -57,6 +57,14 @@ def _drain(stream, sink):
         sink.add(chunk)
 
 
+def _status_bytes(pid, field):
+    """A ``kB`` field of ``/proc/<pid>/status`` in bytes; ValueError when it is missing."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+    raise ValueError(f"no {field} in /proc/{pid}/status")
+
+
 class LocalHandle:
     def __init__(self, proc, stage):
         self.proc, self.stage = proc, stage
@@ -73,12 +81,26 @@ class LocalHandle:
     def peak_memory_bytes(self):
         """Kernel high-water mark of the runner (VmHWM), remembered after it exits."""
         try:
-            for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    self._peak = max(self._peak or 0, int(line.split()[1]) * 1024)
+            self._peak = max(self._peak or 0, _status_bytes(self.proc.pid, "VmHWM:"))
         except (OSError, ValueError):
             pass
         return self._peak
+
+    def memory_mark(self):
+        """Reset the kernel's high-water mark to the current resident size and return that
+        size, so :meth:`peak_since_mark` is the peak of what runs from now on."""
+        self.peak_memory_bytes()        # the lifetime peak survives the reset
+        try:
+            Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+            return _status_bytes(self.proc.pid, "VmRSS:")
+        except (OSError, ValueError):
+            return None
+
+    def peak_since_mark(self):
+        try:
+            return _status_bytes(self.proc.pid, "VmHWM:")
+        except (OSError, ValueError):
+            return None
 
     def wait(self, timeout):
         try:
@@ -121,11 +143,8 @@ class LocalBackend:
 
     def start(self, limits: Limits) -> LocalHandle:
         stage = stage_runner(tempfile.mkdtemp(prefix="tinytorch-local-runner-"))
-        threads = str(max(1, int(limits.cpus)))
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(stage),
-               "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8",
-               "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
-               "MKL_NUM_THREADS": threads}
+               "PYTHONDONTWRITEBYTECODE": "1", **runner_environment(limits)}
         memory = limits.memory_mb * 1024 * 1024
 
         def restrict():

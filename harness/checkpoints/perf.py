@@ -1,29 +1,99 @@
-"""Performance as a ratio to the reference implementation, measured in the same job.
+"""Speed and memory, graded against the reference measured in the same job, on proof of work.
 
-Absolute times vary with the machine's load; the reference runs the same statement through
-the same kind of runner right beside the student's, so only the ratio is graded.
+Absolute times vary with the machine's load, so the reference runs the same workload through
+the same kind of runner right beside the student's and only the ratio is graded.  A reply is
+a claim, never proof (docs/ARCHITECTURE.md, "Every verdict from a trusted value"), so:
+
+- a timed request is an ``eval`` whose reply carries the computed result: the time measured
+  here covers computing it and sending it back;
+- every repetition runs on inputs drawn for it from the check's secret ``rng`` and handed
+  over untimed, so a reply cached from an earlier request, or computed ahead, is wrong;
+- the student's result is compared here with the reference runner's on the same inputs, and
+  only then does the time count;
+- memory is the kernel's count for the runner (cgroup or ``/proc``), in a fresh runner, while
+  a verified result is computed; never a number the student's process reports.
 """
 
-import textwrap
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from harness.checkpoints.expect import assert_array
 
 
-def ratio_to_reference(student, reference, setup, statement, repeat=5, timeout=None,
-                       confirm_above=1.5, rounds=3):
-    """Time ``statement`` (after ``setup``) in both runners, interleaved; the best of
-    ``repeat`` each.  Records and returns ``ratio_to_reference`` (student / reference).
+@dataclass(frozen=True)
+class Workload:
+    """What a speed or memory check runs, in both runners.
 
-    A ratio above ``confirm_above`` is measured again, up to ``rounds`` rounds in all,
-    keeping the best times: load on a shared worker slows some runs, so only a slowness
-    that persists should cost a student marks.  ``confirm_above=None`` measures one round
-    (for statements that can run only ``repeat`` times).
+    ``setup`` runs once (imports, building a model); ``draw(rng)`` gives the fresh inputs of
+    one repetition (``{name: plain data}``, bound in the runner by ``put``); ``prepare`` runs
+    untimed after they arrive; ``result`` is the measured expression, whose value is the
+    computed result; ``verify(student_value, reference_value, inputs)`` raises
+    AssertionError when the student's result is wrong (default: same array, dtype included).
     """
-    student.exec(setup, timeout=timeout)
-    reference.exec(setup, timeout=timeout)
+    setup: str
+    draw: Callable
+    result: str
+    prepare: str = ""
+    verify: Callable = None
+    what: str = "the result"
+    rtol: float = 1e-4
+    atol: float = 1e-5
+
+    def check(self, student_value, reference_value, inputs):
+        if self.verify is not None:
+            return self.verify(student_value, reference_value, inputs)
+        if type(reference_value) is not np.ndarray:
+            raise TypeError(f"the reference gave {type(reference_value).__name__} for "
+                            f"{self.result}; a speed check compares arrays")
+        assert_array(student_value, reference_value, dtype=reference_value.dtype,
+                     rtol=self.rtol, atol=self.atol, what=f"{self.what} on fresh inputs")
+
+
+def _hand_over(session, work, inputs):
+    for name, value in inputs.items():
+        session.put(name, value)
+    if work.prepare:
+        session.exec(work.prepare)
+
+
+def timed_round(student, reference, rng, work, repeat, timeout=None):
+    """``repeat`` verified repetitions; returns the student's and the reference's times.
+
+    Each runner gets its inputs right before its own timed request, so nothing can be
+    computed ahead while the other runner works."""
     student_s, reference_s = [], []
-    for _ in range(1 if confirm_above is None else rounds):
-        for _ in range(repeat):
-            student_s.append(student.exec(statement, timeout=timeout))
-            reference_s.append(reference.exec(statement, timeout=timeout))
+    for _ in range(repeat):
+        inputs = work.draw(rng)
+        measured = []
+        for session in (student, reference):
+            _hand_over(session, work, inputs)
+            measured.append(session.timed_eval(work.result, timeout=timeout))
+        (student_value, student_time), (reference_value, reference_time) = measured
+        work.check(student_value, reference_value, inputs)
+        student_s.append(student_time)
+        reference_s.append(reference_time)
+    return student_s, reference_s
+
+
+def ratio_to_reference(student, reference, rng, work, repeat=5, timeout=None,
+                       confirm_above=1.5, rounds=3):
+    """Best verified time of ``work`` in the student's runner over the reference's; records
+    ``ratio_to_reference`` and ``reference_s``.
+
+    A ratio above ``confirm_above`` is measured again, up to ``rounds`` rounds in all, keeping
+    the best times: load on a shared worker slows some runs, so only a slowness that persists
+    should cost a student marks.
+    """
+    for session in (student, reference):
+        session.exec(work.setup, timeout=timeout)
+    student_s, reference_s = [], []
+    for _ in range(rounds):
+        more_student, more_reference = timed_round(student, reference, rng, work, repeat,
+                                                   timeout)
+        student_s += more_student
+        reference_s += more_reference
         ratio = min(student_s) / max(min(reference_s), 1e-9)
         if confirm_above is None or ratio <= confirm_above:
             break
@@ -32,24 +102,47 @@ def ratio_to_reference(student, reference, setup, statement, repeat=5, timeout=N
     return ratio
 
 
-def peak_ratio_to_reference(student, reference, setup, statement, baseline_bytes=0):
-    """Peak memory tracemalloc sees while ``statement`` runs (after ``setup``), in both
-    runners.  Records ``memory_ratio`` and ``peak_bytes`` (the student's); returns ``(ratio,
-    student_peak, reference_peak)``.
+# Sent inside the measured window instead of the result itself: two reductions that need the
+# whole result and allocate nothing (sending the result would cost a few copies of it in both
+# runners and drown the difference being measured).  The result is fetched and verified after.
+DIGEST = ("def _digest(value):\n"
+          "    data = value if isinstance(value, np.ndarray) else value.data\n"
+          "    axes = list(range(data.ndim))\n"
+          "    return [float(data.sum()), float(np.einsum(data, axes, data, axes, []))]")
+
+
+def digest(array):
+    """What ``_digest`` in the runner should answer for ``array``, computed here."""
+    array = np.asarray(array, dtype=np.float64)
+    return [float(array.sum()), float(np.sum(array * array))]
+
+
+def peak_ratio_to_reference(student, reference, rng, work, baseline_bytes=0):
+    """Memory the kernel saw each runner take, above its level just before, while computing
+    ``work.result``; in a fresh runner per side, the result verified.  Records
+    ``memory_ratio`` and ``peak_bytes`` (the student's); returns ``(ratio, student_peak,
+    reference_peak)``.
 
     The ratio is ``(student peak + baseline_bytes) / (reference peak + baseline_bytes)``:
-    ``baseline_bytes`` is memory both touch anyway (e.g. the input), so a few stray bytes
-    over a near-zero reference peak do not read as a large factor.
+    ``baseline_bytes`` is memory both touch anyway (e.g. the input), so the kernel's page
+    granularity over a near-zero reference peak does not read as a large factor.
     """
-    measure = (f"{setup}\nimport tracemalloc\ntracemalloc.start()\ntry:\n"
-               f"{textwrap.indent(statement, '    ')}\n"
-               "    _peak_bytes = tracemalloc.get_traced_memory()[1]\n"
-               "finally:\n    tracemalloc.stop()")
-    peaks = []
-    for runner in (student, reference):
-        runner.exec(measure)
-        peaks.append(runner.eval("int(_peak_bytes)"))
-    ratio = (peaks[0] + baseline_bytes) / max(peaks[1] + baseline_bytes, 1)
+    inputs = work.draw(rng)
+    measured = []
+    for session in (student, reference):
+        session.restart()
+        session.exec(f"{work.setup}\n{DIGEST}")
+        _hand_over(session, work, inputs)
+        session.exec("_digest(np.ones((2, 2), dtype=np.float32))")   # its first call's imports
+        claimed, peak = session.peak_during(f"_digest((_measured := {work.result}))")
+        measured.append((session.eval("_measured"), claimed, peak))
+    (student_value, claimed, student_peak), (reference_value, _, reference_peak) = measured
+    work.check(student_value, reference_value, inputs)
+    if (type(claimed) is not list or len(claimed) != 2 or not all(type(c) is float for c in claimed)
+            or not np.allclose(claimed, digest(student_value), rtol=1e-3)):
+        raise AssertionError(f"while its memory was measured, {work.what} was not computed "
+                             "(the sums sent back do not match the result)")
+    ratio = (student_peak + baseline_bytes) / max(reference_peak + baseline_bytes, 1)
     student.figure("memory_ratio", round(ratio, 3))
-    student.figure("peak_bytes", peaks[0])
-    return ratio, peaks[0], peaks[1]
+    student.figure("peak_bytes", student_peak)
+    return ratio, student_peak, reference_peak

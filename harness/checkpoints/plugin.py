@@ -16,6 +16,8 @@ from contract.document import check_result
 from harness.backends import BackendUnavailable
 from harness.checkpoints.registry import SuiteDefinitionError
 from harness.runner_client import Runner, RunnerFailure, RunnerTimeout, StudentError
+from harness.checkpoints.facts import sandbox_facts
+from workers.student_text import quoted
 
 MAX_MESSAGE = 1500
 
@@ -33,6 +35,23 @@ class StudentSession:
     def eval(self, expr, timeout=None, with_grad=False):
         """The value of an expression as plain data (a Tensor arrives as its ``.data``)."""
         return self.runner.eval(expr, timeout=timeout, with_grad=with_grad)
+
+    def timed_eval(self, expr, timeout=None):
+        """``(value, seconds)``: the time covers computing the value and sending it back."""
+        return self.runner.timed_eval(expr, timeout=timeout)
+
+    def put(self, name, value, timeout=None):
+        """Bind plain data (arrays included) sent from here to ``name`` in the runner."""
+        self.runner.put(name, value, timeout=timeout)
+
+    def peak_during(self, expr, timeout=None):
+        """``(value, bytes)``: the kernel's count of memory the runner took for ``expr``."""
+        return self.runner.peak_during(expr, timeout=timeout)
+
+    def restart(self):
+        """A fresh runner from here on (memory checks start from a clean process)."""
+        self.runner.close()
+        self.runner.reset()
 
     def array(self, expr, timeout=None):
         """Evaluate an expression that must give a Tensor or array; returns the ndarray."""
@@ -71,8 +90,8 @@ def classify(exc):
     if isinstance(exc, RunnerTimeout):
         return "timeout", str(exc)
     if isinstance(exc, StudentError):
-        trace = f"\n{exc.traceback}" if exc.traceback else ""
-        return "failed", f"your code raised {exc}{trace}"
+        said = f"{exc.message}\n{exc.traceback}" if exc.traceback else exc.message
+        return "failed", f"your code raised {exc.type_name}; its message:\n{quoted(said)}"
     if isinstance(exc, RunnerFailure):
         return "error", str(exc)
     if isinstance(exc, AssertionError):
@@ -117,6 +136,12 @@ class CheckpointPlugin:
     @pytest.fixture
     def reference(self, request):
         return self._session("reference", request.node)
+
+    @pytest.fixture
+    def facts(self):
+        """Facts of the sandbox (versions, BLAS, platform, cores) measured by a runner that
+        never loaded student code: what module 01's report must say."""
+        return sandbox_facts(self.backend, self.limits)
 
     @pytest.fixture
     def rng(self, request):

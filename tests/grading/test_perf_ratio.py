@@ -1,38 +1,70 @@
-"""ratio_to_reference re-measures a high ratio before it costs a student marks."""
+"""ratio_to_reference times only verified results on fresh inputs, and re-measures a high
+ratio before it costs a student marks."""
 
-from harness.checkpoints.perf import ratio_to_reference
+import numpy as np
+import pytest
+
+from harness.checkpoints.perf import Workload, ratio_to_reference
+
+WORK = Workload("setup", lambda rng: {"x": rng.normal(size=3)}, "double(x)")
 
 
 class ScriptedRunner:
-    """Stands in for a runner in this unit test: exec returns the next scripted time."""
+    """Stands in for a runner in this unit test: ``timed_eval`` doubles the last input put
+    (or answers ``answer`` when given) in the next scripted time."""
 
-    def __init__(self, times):
-        self.times, self.figures, self.calls = list(times), {}, 0
+    def __init__(self, times, answer=None):
+        self.times, self.answer, self.figures = list(times), answer, {}
+        self.inputs, self.timed = [], 0
 
     def exec(self, code, timeout=None):
-        self.calls += 1
-        return self.times.pop(0) if code == "work" else 0.0
+        return 0.0
+
+    def put(self, name, value, timeout=None):
+        self.inputs.append(value)
+
+    def timed_eval(self, expr, timeout=None):
+        self.timed += 1
+        value = 2 * self.inputs[-1] if self.answer is None else self.answer
+        return value, self.times.pop(0)
 
     def figure(self, name, value):
         self.figures[name] = value
 
 
+def ratio(student, reference, **options):
+    return ratio_to_reference(student, reference, np.random.default_rng(0), WORK, **options)
+
+
 def test_a_noisy_first_round_is_measured_again_and_the_best_times_count():
     student = ScriptedRunner([9.0, 9.0, 1.1, 1.0])      # load spike during round one
     reference = ScriptedRunner([1.0, 1.0, 1.0, 1.0])
-    ratio = ratio_to_reference(student, reference, "setup", "work", repeat=2)
-    assert ratio == 1.0
+    assert ratio(student, reference, repeat=2) == 1.0
     assert student.figures["ratio_to_reference"] == 1.0
 
 
 def test_a_persistently_slow_student_stays_slow_after_every_round():
     student = ScriptedRunner([6.0] * 6)
     reference = ScriptedRunner([1.0] * 6)
-    assert ratio_to_reference(student, reference, "setup", "work", repeat=2) == 6.0
-    assert student.calls == 1 + 6                        # setup, then three rounds of two
+    assert ratio(student, reference, repeat=2) == 6.0
+    assert student.timed == 6                            # three rounds of two
 
 
 def test_confirm_above_none_measures_one_round_only():
     student = ScriptedRunner([6.0, 6.0])
     reference = ScriptedRunner([1.0, 1.0])
-    assert ratio_to_reference(student, reference, "setup", "work", repeat=2, confirm_above=None) == 6.0
+    assert ratio(student, reference, repeat=2, confirm_above=None) == 6.0
+
+
+def test_every_repetition_gets_inputs_it_has_never_seen():
+    student, reference = ScriptedRunner([1.0] * 4), ScriptedRunner([1.0] * 4)
+    ratio(student, reference, repeat=4, confirm_above=None)
+    assert len({x.tobytes() for x in student.inputs}) == 4
+    assert [x.tobytes() for x in student.inputs] == [x.tobytes() for x in reference.inputs]
+
+
+def test_an_instant_reply_that_is_not_the_result_fails_before_its_time_counts():
+    cached = ScriptedRunner([1e-6] * 5, answer=np.zeros(3))   # e.g. replayed from a cache
+    with pytest.raises(AssertionError, match="on fresh inputs"):
+        ratio(cached, ScriptedRunner([1.0] * 5))
+    assert "ratio_to_reference" not in cached.figures

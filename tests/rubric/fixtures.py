@@ -39,7 +39,7 @@ def check(check_id, outcome="passed", message="", visibility="public", **figures
 
 
 def results(checks, module="02_tensor", infrastructure_error=None):
-    return {"module": module, "suite": "workers/checkpoints", "backend": "local",
+    return {"module": module, "suite": "harness/checkpoints", "backend": "local",
             "started_at": "2027-01-01T00:00:00Z", "duration_s": 1.0,
             "infrastructure_error": infrastructure_error, "checks": checks}
 

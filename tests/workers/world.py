@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from autograder.course_setup import course_config, create_course
-from autograder.db import session_factory_for
+from autograder.db import make_engine, session_factory_for, upgrade_to_head
 from autograder.git.repos import create_bare_repo, repo_relpath
 from autograder.models import (CheckResult, Course, Membership, Repo, Role, Submission,
                                SubmissionStatus, User)
@@ -24,12 +24,27 @@ modules:
 """
 
 
+def fresh_schema(database_url):
+    """An empty, migrated PostgreSQL schema at ``database_url``."""
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+    upgrade_to_head(database_url)
+
+
 class GradingWorld:
-    def __init__(self, root: Path, template_db: Path):
+    def __init__(self, root: Path, template_db: Path, database_url=None):
+        """On a copy of the migrated SQLite ``template_db``, or on ``database_url`` (e.g.
+        PostgreSQL), emptied and migrated."""
         self.root = root
-        self.database = root / "autograder.sqlite3"
-        shutil.copyfile(template_db, self.database)
-        self.database_url = f"sqlite:///{self.database}"
+        if database_url is None:
+            self.database = root / "autograder.sqlite3"
+            shutil.copyfile(template_db, self.database)
+            database_url = f"sqlite:///{self.database}"
+        else:
+            fresh_schema(database_url)
+        self.database_url = database_url
         self.repos_dir = root / "repos"
         self.rubrics_dir = root / "rubrics"
         self.rubrics_dir.mkdir()

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.plugin import describe
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.optimizers import SGD, Adam, AdamW, StepLR, CosineAnnealingLR, "
@@ -96,29 +97,50 @@ def test_adamw_decoupled(student):
 
 @check("optimizers.adam.memory", "Adam's state is two arrays (m and v) the size of the "
        "parameters; more state earns less", "public")
-def test_adam_memory(student):
-    student.exec(f"{IMPORT}\nparams = [Tensor(np.ones((64, 32)), requires_grad=True), "
-                 "Tensor(np.ones(32), requires_grad=True)]\nopt = Adam(params, lr=0.01)\n"
-                 "for _ in range(2):\n    for q in params:\n"
-                 "        q.grad = np.full(q.shape, 0.5, dtype=np.float32)\n    opt.step()\n"
+def test_adam_memory(student, rng):
+    # The state comes back as arrays and is sized here; m and v must be among them, with the
+    # values two steps on this job's gradients give (so made-up state cannot pass).
+    shapes = [(64, 32), (32,)]
+    grads = [[rng.normal(size=shape).astype(np.float32) for shape in shapes] for _ in range(2)]
+    for step, step_grads in enumerate(grads):
+        for index, grad in enumerate(step_grads):
+            student.put(f"g{step}_{index}", grad)
+    student.exec(f"{IMPORT}\nparams = [Tensor(np.ones({shapes[0]}), requires_grad=True), "
+                 f"Tensor(np.ones({shapes[1]}), requires_grad=True)]\nopt = Adam(params, lr=0.01)\n"
+                 "for step in range(2):\n    for index, q in enumerate(params):\n"
+                 "        q.grad = globals()[f'g{step}_{index}']\n    opt.step()\n"
                  "own = {id(a) for q in params for a in (q.data, q.grad)}\n"
                  "found, seen, todo = {}, set(), [vars(opt)]\n"
                  "while todo:\n    item = todo.pop()\n"
                  "    if isinstance(item, Tensor):\n        todo.append(item.data)\n"
                  "    elif isinstance(item, np.ndarray):\n"
-                 "        if id(item) not in own:\n            found[id(item)] = item.nbytes\n"
+                 "        if id(item) not in own:\n            found[id(item)] = item\n"
                  "    elif isinstance(item, (dict, list, tuple)) and id(item) not in seen:\n"
                  "        seen.add(id(item))\n"
                  "        todo.extend(item.values() if isinstance(item, dict) else item)\n"
-                 "state_bytes = sum(found.values())\n"
-                 "param_bytes = sum(q.data.nbytes for q in params)")
-    state_bytes, param_bytes = student.eval("[int(state_bytes), int(param_bytes)]")
-    ratio = state_bytes / (2 * param_bytes)
-    student.figure("memory_ratio", round(ratio, 3))
-    if ratio < 1:
-        raise AssertionError(f"found {state_bytes} bytes of optimizer state for {param_bytes} "
-                             "bytes of parameters: keep m and v (one array each per parameter, "
-                             "same dtype) in the optimizer's state")
+                 "state = list(found.values())")
+    state = student.eval("state")
+    if type(state) is not list or not all(type(a) is np.ndarray for a in state):
+        raise AssertionError(f"the optimizer's state should be arrays, got {describe(state)}")
+    missing = [f"{moment} of the parameter of shape {grads[0][index].shape}"
+               for index, (moment, expected) in enumerate_moments(grads)
+               if not any(a.shape == expected.shape and np.allclose(a, expected, rtol=1e-4,
+                                                                    atol=1e-7) for a in state)]
+    if missing:
+        raise AssertionError("after two Adam steps the optimizer's state holds no array with "
+                             f"the values of {', '.join(missing)}: keep m and v (one array "
+                             "each per parameter, same dtype) in the optimizer's state")
+    state_bytes = sum(a.nbytes for a in state)
+    param_bytes = sum(np.dtype(np.float32).itemsize * int(np.prod(s)) for s in shapes)
+    student.figure("memory_ratio", round(state_bytes / (2 * param_bytes), 3))
+
+
+def enumerate_moments(grads, betas=(0.9, 0.999)):
+    """``(index, ("m" or "v", expected array))`` of each parameter after two steps."""
+    b1, b2 = betas
+    for index, (g0, g1) in enumerate(zip(*grads)):
+        yield index, ("m", (1 - b1) * (b1 * g0 + g1))
+        yield index, ("v", (1 - b2) * (b2 * g0 ** 2 + g1 ** 2))
 
 
 @check("optimizers.schedule.step_lr", "StepLR(step_size=3, gamma=0.5) halves the rate every "

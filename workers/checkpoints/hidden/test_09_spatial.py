@@ -5,7 +5,7 @@ import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
 from harness.checkpoints.inputs import fixed
-from harness.checkpoints.perf import peak_ratio_to_reference
+from harness.checkpoints.perf import peak_ratio_to_reference, Workload
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_09_spatial import (
     GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, assert_running_stats, backward,
@@ -103,28 +103,33 @@ def test_batchnorm1d(student):
                      {"x": x, "gamma": GAMMA, "beta": BETA}, upstream)
 
 
-def setup(shape):
-    """Runner code for a float32 batch ``x`` of ``shape``."""
-    return (f"{IMPORT}\nrng = np.random.default_rng(0)\n"
-            f"x = Tensor(rng.normal(size={shape}).astype(np.float32))\n")
+def conv_work(x_shape, c_out, stride, padding):
+    """Conv2d(c_in, c_out, 3, stride, padding) on a float32 batch of ``x_shape``, weights and
+    batch drawn fresh for each repetition."""
+    c_in = x_shape[1]
+    return Workload(
+        f"{IMPORT}\nconv = Conv2d({c_in}, {c_out}, 3, stride={stride}, padding={padding})",
+        lambda rng: {"x": rng.normal(size=x_shape).astype(np.float32),
+                     "w": rng.normal(size=(c_out, c_in, 3, 3)).astype(np.float32),
+                     "b": rng.normal(size=c_out).astype(np.float32)},
+        "conv(Tensor(x))", prepare="conv.weight.data[...] = w\nconv.bias.data[...] = b",
+        what=f"Conv2d({c_in}, {c_out}, 3, stride={stride}, padding={padding}) on {x_shape}")
 
 
 @check("spatial.conv2d.speed", "Conv2d's forward on a 64 x 64 image is about as fast as the "
        "reference's (no Python loop over pixels)", "hidden")
-def test_conv2d_speed(student, reference):
+def test_conv2d_speed(student, reference, rng):
     # few channels and many pixels: a loop over the 4096 output pixels shows at ~100x
-    ratio = ratio_to_reference(student, reference, setup((1, 4, 64, 64)) +
-                               "conv = Conv2d(4, 8, 3, padding=1)", "for _ in range(10): conv(x)")
+    ratio = ratio_to_reference(student, reference, rng, conv_work((1, 4, 64, 64), 8, 1, 1))
     assert ratio <= SPEED_BOUND, (f"Conv2d(4, 8, 3, padding=1) took {ratio:.1f}x the "
                                   f"reference's time (at most {SPEED_BOUND:.0f}x passes)")
 
 
 @check("spatial.conv2d.memory", "Conv2d(8, 16, 3, stride=2) allocates about as much as the "
        "reference (one im2col matrix of the strided patches)", "hidden")
-def test_conv2d_memory(student, reference):
-    warmed_up = setup((2, 8, 48, 48)) + "conv = Conv2d(8, 16, 3, stride=2, padding=1)\n_ = conv(x)"
-    ratio, peak, reference_peak = peak_ratio_to_reference(student, reference,
-                                                          f"{warmed_up}\ndel _", "y = conv(x)")
+def test_conv2d_memory(student, reference, rng):
+    ratio, peak, reference_peak = peak_ratio_to_reference(
+        student, reference, rng, conv_work((8, 16, 64, 64), 16, 2, 1))
     assert ratio <= MEMORY_BOUND, (
         f"a forward pass allocated {peak / 2**20:.2f} MiB at its peak, {ratio:.1f}x the "
         f"reference's {reference_peak / 2**20:.2f} MiB (at most {MEMORY_BOUND}x passes): build the "

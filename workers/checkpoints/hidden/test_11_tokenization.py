@@ -7,6 +7,7 @@ from collections import Counter
 import numpy as np
 
 from harness.checkpoints import assert_equal, check, ratio_to_reference
+from harness.checkpoints.perf import Workload
 from harness.checkpoints.public.test_11_tokenization import (
     CORPUS, IMPORT, TEXT, UNKNOWN, roundtrip, vocabulary)
 
@@ -23,7 +24,30 @@ def generated_corpus(words=1000, seed=11):
     return text.replace("qu", "qu.\n", 40)
 
 
-SPEED_CORPUS = generated_corpus()
+def trained_tokens(student_value, reference_value, inputs):
+    """The timed reply is ``[vocabulary, ids of the corpus]``: the ids, decoded here with that
+    vocabulary, must give the corpus back, and about as few as the reference's."""
+    corpus, (_, reference_ids) = inputs["corpus"], reference_value
+    if (type(student_value) is not list or len(student_value) != 2
+            or type(student_value[0]) is not list or type(student_value[1]) is not list
+            or not all(type(t) is str for t in student_value[0])
+            or not all(type(i) is int and 0 <= i < len(student_value[0])
+                       for i in student_value[1])):
+        raise AssertionError("after training on a fresh corpus, the vocabulary and the corpus's "
+                             "ids did not come back as a list of strings and a list of their ids")
+    vocab, ids = student_value
+    assert_equal("".join(vocab[i] for i in ids) == corpus, True,
+                 what="the fresh corpus encoded, then decoded with the trained vocabulary")
+    if len(ids) > 1.02 * len(reference_ids):
+        raise AssertionError(f"250 tokens trained on a fresh corpus encode it in {len(ids)} ids, "
+                             f"the reference's in {len(reference_ids)}: merge the most frequent "
+                             "pair each time")
+
+
+SPEED_WORK = Workload(
+    IMPORT, lambda rng: {"corpus": generated_corpus(seed=int(rng.integers(2**31)))},
+    "(lambda bpe: [[bpe.decode([i]) for i in range(bpe.vocab_size)], bpe.encode(corpus)])"
+    "(BPETokenizer(250).train(corpus))", verify=trained_tokens)
 
 
 @check("tokenization.bpe.within_words", "no BPE token spans two words: a token is a word piece "
@@ -80,10 +104,8 @@ def test_unicode_roundtrip(student):
 
 @check("tokenization.bpe.speed", "BPETokenizer(250).train on 5 KB of text is about as fast as "
        "the reference's, and the result round-trips", "hidden")
-def test_bpe_speed(student, reference):
-    setup = f"{IMPORT}\ncorpus = {SPEED_CORPUS!r}"
-    ratio = ratio_to_reference(student, reference, setup, "bpe = BPETokenizer(250).train(corpus)")
-    roundtrip(student, "bpe", SPEED_CORPUS)
+def test_bpe_speed(student, reference, rng):
+    ratio = ratio_to_reference(student, reference, rng, SPEED_WORK)
     assert ratio <= SPEED_BOUND, (f"BPE training took {ratio:.1f}x the reference's time (at "
                                   f"most {SPEED_BOUND:.0f}x passes): update the pair counts "
                                   "of the words a merge touches instead of recounting them all")

@@ -1,0 +1,111 @@
+"""Submissions that try to forge a grade instead of earning it, built from a repo's files.
+
+Each one adds a few lines to ``tinytorch/__init__.py`` that reach into the runner, which
+shares the student's interpreter (``python3 -m sandbox.runner`` is ``__main__``).  The tests
+grade each beside its honest twin (the same repo without the forgery) and require that the
+forgery earns no more.
+"""
+
+from tests.grading.repos import patched, prepended
+
+RUNNER = "_runner = __import__('sys').modules['__main__']\n"
+
+# Every request answered "ok" (value True) whatever the student's code did.
+ANSWERS_OK = RUNNER + '''
+_real_handle = _runner.Session.handle
+def _forged_handle(self, head, payload):
+    try:
+        return _real_handle(self, head, payload)
+    except BaseException:
+        return {"ok": True, "value": True, "arrays": []}, b""
+_runner.Session.handle = _forged_handle
+'''
+
+# The runner's own replies silenced; well-formed "ok" frames written straight to its private
+# copy of the output channel, found through /proc/self/fd.
+WRITES_FRAMES = RUNNER + '''
+import fcntl as _fcntl, os as _os
+_wire = _runner.wire
+_encode = _wire.encode_frame
+def _frame_fd():
+    for name in _os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            writable = _fcntl.fcntl(fd, _fcntl.F_GETFL) & _os.O_ACCMODE == _os.O_WRONLY
+        except OSError:
+            continue
+        if fd > 2 and writable and _os.readlink(f"/proc/self/fd/{fd}") != _os.readlink("/proc/self/fd/2"):
+            return fd
+_FD = _frame_fd()
+_FORGING = False       # from the next request on (this one's reply is the runner's)
+class _Silent:
+    def __getattr__(self, name):
+        return getattr(_wire, name)
+    @staticmethod
+    def encode_frame(header, payload=b"", *args):
+        silenced = _FORGING and "seq" in header and not header.get("forged")
+        return b"" if silenced else _encode(header, payload, *args)
+_runner.wire = _Silent()
+_real_handle = _runner.Session.handle
+def _forged_handle(self, head, payload):
+    global _FORGING
+    _FORGING = True
+    try:
+        reply, blob = _real_handle(self, head, payload)
+    except BaseException:
+        reply, blob = {"ok": True, "value": True, "arrays": []}, b""
+    forged = {**reply, "ok": True, "seq": head.get("seq"), "forged": True}
+    _os.write(_FD, _encode(forged, blob))
+    return reply, blob
+_runner.Session.handle = _forged_handle
+'''
+
+# A repeated identical request answered at once with the reply it got the first time.
+REPLAYS_REPLIES = RUNNER + '''
+_real_handle = _runner.Session.handle
+_replies = {}
+def _replaying_handle(self, head, payload):
+    key = repr(sorted((k, v) for k, v in head.items() if k != "seq"))
+    if head.get("op") in ("eval", "exec") and key in _replies:
+        return _replies[key]
+    reply = _real_handle(self, head, payload)
+    _replies[key] = reply
+    return reply
+_runner.Session.handle = _replaying_handle
+'''
+
+# tracemalloc (what memory checks once asked) reports nothing at all.
+HIDES_MEMORY = '''
+import tracemalloc as _tracemalloc
+_tracemalloc.get_traced_memory = lambda: (0, 0)
+'''
+
+# platform and numpy report what a seeded bug of module 01 returns.
+PATCHES_FACTS = '''
+import platform as _platform, sys as _sys, numpy as _np
+_platform.platform = lambda *a, **k: _sys.platform
+_platform.python_version = lambda: _sys.version
+_np.__version__ = "0.0.0"
+'''
+
+PYTHON_LOOP_MATMUL = '''        a, b = np.asarray(self.data), np.asarray(other.data)
+        if a.ndim == b.ndim == 2:
+            out = np.zeros((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
+            for i in range(a.shape[0]):
+                for j in range(b.shape[1]):
+                    out[i, j] = a[i] @ b[:, j]
+            return self._from_op(out, (self, other), "matmul")
+        return self._from_op(np.matmul(self.data, other.data), (self, other), "matmul")'''
+
+
+def forged(files, forgery):
+    """``files`` with ``forgery`` run when the student's package is imported."""
+    return prepended(files, "tinytorch/__init__.py", forgery)
+
+
+def slow_matmul(files):
+    """The honest twin of a replayed speed check: a correct matmul looping over the
+    output's elements in Python."""
+    return patched(files, "tinytorch/core/tensor.py",
+                   '        return self._from_op(np.matmul(self.data, other.data), (self, other), '
+                   '"matmul")', PYTHON_LOOP_MATMUL)
