@@ -229,3 +229,6 @@ def _add_other_parts() -> None:
 
 
 _add_other_parts()
+
+if __name__ == "__main__":
+    main()
