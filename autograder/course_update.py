@@ -19,6 +19,7 @@ from autograder.course_config import load_course
 from autograder.course_setup import store_rubrics, validate_course_file
 from autograder.models import (STAFF_ROLES, AuditEvent, Course, CourseRubric, Membership, Role,
                                Submission, SubmissionStatus, User)
+from autograder.queue import REGRADE_DETAIL
 from autograder.rubric.stale import stale_submissions
 
 
@@ -129,7 +130,7 @@ def mark_for_regrade(session: Session, course: Course, user: User, ids: list[int
     """Queue ``ids`` in the database with an audit event (the caller sends them)."""
     for submission in session.scalars(select(Submission).where(Submission.id.in_(ids))):
         submission.status = SubmissionStatus.queued
-        submission.status_detail = "regrade after a rubric update"
+        submission.status_detail = REGRADE_DETAIL
     session.add(AuditEvent(course_id=course.id, actor_id=user.id, action="regrade_update",
                            detail={"submissions": ids}, reason=reason))
     session.commit()

@@ -19,14 +19,14 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from autograder.course_setup import late_notes, submissions_closed_reason
 from autograder.git.repos import on_branch
 from autograder.models import Repo, Submission, SubmissionStatus, utcnow
-from autograder.queue import enqueue
+from autograder.queue import REGRADE_DETAIL, enqueue
 from workers.wire import DEFAULT_MAX_FRAME as MAX_FRAME
 
 ZERO_SHA = "0" * 40
@@ -130,10 +130,12 @@ def pre_receive(session: Session, repo: Repo, updates: list[RefUpdate], out: Hoo
 
 
 def _waiting_before(session: Session, submission: Submission) -> int:
-    """Submissions queued or running ahead of this one: a hint of the wait at deadlines."""
+    """Submissions that will really be graded before this one: queued or running ahead of
+    it, less bulk regrades, which wait behind every push (a hint of the wait at deadlines)."""
     return session.scalar(select(func.count()).where(
         Submission.id < submission.id,
-        Submission.status.in_([SubmissionStatus.queued, SubmissionStatus.running])))
+        Submission.status.in_([SubmissionStatus.queued, SubmissionStatus.running]),
+        or_(Submission.status_detail.is_(None), Submission.status_detail != REGRADE_DETAIL)))
 
 
 def post_receive(session: Session, repo: Repo, updates: list[RefUpdate],

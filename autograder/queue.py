@@ -27,6 +27,7 @@ def _sender(broker_url: str):
 # Redis serves lower numbers first: a student's fresh push (0, the default) goes before any
 # bulk regrade a course update queued.
 REGRADE_PRIORITY = 9
+REGRADE_DETAIL = "regrade after a rubric update (low priority)"   # marks such queued rows
 
 
 def enqueue(submission_ids: Iterable[int], broker_url: str | None, priority: int = 0) -> bool:

@@ -11,6 +11,7 @@ from autograder.models import (AuditEvent, Course, CourseRubric, Grade, Submissi
                                SubmissionStatus, User)
 from autograder.queue import REGRADE_PRIORITY, enqueue
 from tests.service.conftest import invoke
+from tests.service.gitclient import commit_file, git, repo_url
 from tests.service.test_queue import redis_url  # noqa: F401 - a real redis-server
 from workers.broker_queue import _submission_of
 
@@ -111,3 +112,20 @@ def test_a_fresh_push_is_delivered_before_queued_regrades(redis_url):  # noqa: F
         channel = connection.default_channel
         delivered = [_submission_of(channel._get("celery")) for _ in range(3)]
     assert delivered == [3, 1, 2]
+
+
+def test_queued_regrades_are_not_counted_as_waiting_before_a_push(app, runner, world,
+                                                                  live_server, tmp_path):
+    old = _versions(app)["02_tensor"]
+    for login in ("alice", "bob"):
+        _graded(app, login, "02_tensor", old)
+    rubric = tmp_path / "ml101" / "02_tensor.yaml"
+    rubric.write_text(rubric.read_text() + "# clarified wording\n")
+    assert _update(runner, tmp_path / "ml101" / "course.yaml").exit_code == 0
+    invoke(runner, "regrade", "--course", "ml101", "--by", "prof", "--reason", "rubric fix")
+    work = tmp_path / "work"
+    git("clone", "-q", repo_url(live_server, "ml101", "alice", *world.auth("alice")), "work",
+        cwd=tmp_path)
+    commit_file(work, "a.py", "a = 1\n", "a")
+    pushed = git("push", "origin", "main", cwd=work)
+    assert "(0 waiting before it)" in pushed.stderr
