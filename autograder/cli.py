@@ -18,9 +18,12 @@ from sqlalchemy import select
 from autograder import create_app
 from autograder.course_config import ConfigError
 from autograder.course_setup import CourseExists, create_course
+from autograder.course_update import (UpdateRefused, mark_for_regrade, regrade_selection,
+                                      staff_member, update_course)
 from autograder.db import get_session, upgrade_to_head
 from autograder.export.table import text, to_csv
 from autograder.models import Course, Membership, Role, User
+from autograder.queue import REGRADE_PRIORITY, enqueue
 from autograder.roster import RosterError, decode_roster, import_roster, parse_roster
 from autograder.starter import generate_starter
 from autograder.tokens import issue_token
@@ -68,6 +71,59 @@ def course_create(course_file: Path) -> None:
     except (ConfigError, CourseExists) as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"created course {created.slug!r} ({created.title})")
+
+
+@course.command("update")
+@click.argument("course_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", "actor", required=True, help="login of the TA or instructor doing it")
+@click.option("--reason", required=True, help="why: it goes to the audit log")
+@click.option("--dry-run", is_flag=True, help="check and show the changes, apply nothing")
+def course_update(course_file: Path, actor: str, reason: str, dry_run: bool) -> None:
+    """Apply an edited course file (deadlines, extensions, rubrics...) to its course: every
+    check of `course create`, the changes shown, applied at once with an audit event."""
+    try:
+        change = update_course(get_session(), course_file, actor, reason, dry_run)
+    except (ConfigError, UpdateRefused) as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(change.describe())
+    if dry_run:
+        click.echo("dry run: nothing changed")
+    elif not change.empty:
+        click.echo(f"course {change.course.slug!r} updated")
+    if change.rubric_versions and not dry_run:
+        click.echo(f"grades stay on their rubric version until regraded: autograder regrade "
+                   f"--course {change.course.slug} --by {actor} --reason ...")
+
+
+@main.command("regrade")
+@click.option("--course", "course_slug", required=True)
+@click.option("--assignment", help="only grades of this assignment (default: every one)")
+@click.option("--students", help="comma-separated logins (default: every student)")
+@click.option("--by", "actor", required=True, help="login of the TA or instructor doing it")
+@click.option("--reason", required=True, help="why: it goes to the audit log")
+def regrade(course_slug: str, assignment: str | None, students: str | None, actor: str,
+            reason: str) -> None:
+    """Queue, at low priority (students' fresh pushes go first), every finished submission
+    whose grade is not on the current rubric version."""
+    session = get_session()
+    found = _course(course_slug)
+    try:
+        user = staff_member(session, found, actor)
+        ids = regrade_selection(session, found, assignment,
+                                [s.strip() for s in (students or "").split(",") if s.strip()])
+    except UpdateRefused as error:
+        raise click.ClickException(str(error)) from None
+    if not ids:
+        click.echo("nothing to regrade: every grade is on the current rubric version")
+        return
+    mark_for_regrade(session, found, user, ids, reason)
+    try:
+        sent = enqueue(ids, current_app.config["BROKER_URL"], priority=REGRADE_PRIORITY)
+        note = "" if sent else " (in the database only: no grading queue is configured)"
+    except Exception as error:  # noqa: BLE001 - queued in the database: the reconciler sends
+        note = (f" (grading queue unreachable, {type(error).__name__}: the workers' "
+                f"reconciler sends them once it is back)")
+    click.echo(f"{len(ids)} submission(s) queued for regrading at low priority{note}")
 
 
 @main.group()
@@ -197,3 +253,6 @@ def _add_other_parts() -> None:
 
 
 _add_other_parts()
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from autograder.course_config import CourseConfig, load_course_document, parse_course
 from autograder.models import Course, CourseRubric, Membership, Role, User, utcnow
-from autograder.policy import closes_at, effective_deadline
+from autograder.policy import apply_late_penalty, closes_at, effective_deadline, lateness
 from autograder.rubric.cli import check_rubric
 from autograder.rubric.schema import LoadedRubric, load_rubric
 from autograder.yamlconf import ConfigError
@@ -155,3 +155,26 @@ def submissions_closed_reason(course: Course, student_login: str,
     if closes is not None and now > closes:
         return f"submissions closed at {closes.isoformat()} (hard deadline passed)"
     return None
+
+
+def late_notes(course: Course, student_login: str, now_utc: datetime) -> list[str]:
+    """For a push at ``now_utc``: each assignment it is late for, and what that costs."""
+    config = course_config(course)
+    now = now_utc.replace(tzinfo=timezone.utc) if now_utc.tzinfo is None else now_utc
+    policy, notes = config.late_policy, []
+    for assignment in config.assignments:
+        deadline = effective_deadline(config, student_login, assignment)
+        closing = closes_at(config, deadline)
+        late_by = lateness(policy, deadline, now)
+        if late_by.total_seconds() <= 0 or (closing is not None and now > closing) \
+                or config.excusal_for(student_login, assignment.id):
+            continue
+        if config.counts == "latest_before_deadline":
+            cost = "this push does not count for it (only pushes before the deadline do)"
+        else:
+            kept = apply_late_penalty(policy, 100.0, 100.0, late_by)
+            cost = (f"its grade from this push loses {100 - kept:g}% "
+                    f"({policy.penalty_percent:g}% per {policy.per} late)")
+        notes.append(f"late for {assignment.id}: the deadline was {deadline.isoformat()}; "
+                     f"{cost}")
+    return notes

@@ -19,14 +19,15 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from autograder.course_setup import submissions_closed_reason
+from autograder.course_setup import late_notes, submissions_closed_reason
 from autograder.git.repos import on_branch
 from autograder.models import Repo, Submission, SubmissionStatus, utcnow
-from autograder.queue import enqueue
+from autograder.queue import REGRADE_DETAIL, enqueue
+from sandbox.wire import DEFAULT_MAX_FRAME as MAX_FRAME
 
 ZERO_SHA = "0" * 40
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class RefUpdate:
     new: str
     ref: str
     fast_forward: bool = True     # judged by the hook, which sees the quarantined objects
+    package_files: tuple[tuple[str, int], ...] = ()   # (path, size) under tinytorch/ at new
 
     @property
     def branch(self) -> str | None:
@@ -64,6 +66,25 @@ class HookOutput:
                 "stderr": "".join(f"{line}\n" for line in self.stderr)}
 
 
+def archive_bytes(files: tuple[tuple[str, int], ...]) -> int:
+    """The size of the tar of these files a grading job sends to the sandbox in one frame:
+    a 512-byte header per file, contents padded to 512, and room for directories and the
+    archive's end."""
+    return sum(512 + -(-size // 512) * 512 for _, size in files) + 64 * 1024
+
+
+def _too_big(update: RefUpdate, branch: str) -> str | None:
+    """Why the package at ``update.new`` cannot be graded, or None."""
+    size = archive_bytes(update.package_files)
+    if size <= MAX_FRAME:
+        return None
+    largest = sorted(update.package_files, key=lambda f: -f[1])[:3]
+    return (f"{branch}: tinytorch/ would be {size / 2**20:.1f} MiB to grade, over the "
+            f"grader's limit of {MAX_FRAME / 2**20:.0f} MiB; largest files: "
+            + ", ".join(f"{path} ({size / 2**20:.1f} MiB)" for path, size in largest)
+            + "; keep data and weights out of tinytorch/")
+
+
 def refusals(updates: list[RefUpdate], graded_branch: str, closed_reason: str | None) -> list[str]:
     """Why this push may not land; empty when it may."""
     reasons = []
@@ -79,6 +100,8 @@ def refusals(updates: list[RefUpdate], graded_branch: str, closed_reason: str | 
                            f"history; pull, merge and push again")
         elif closed_reason:
             reasons.append(f"{graded_branch}: {closed_reason}")
+        elif too_big := _too_big(update, graded_branch):
+            reasons.append(too_big)
     return reasons
 
 
@@ -107,10 +130,12 @@ def pre_receive(session: Session, repo: Repo, updates: list[RefUpdate], out: Hoo
 
 
 def _waiting_before(session: Session, submission: Submission) -> int:
-    """Submissions queued or running ahead of this one: a hint of the wait at deadlines."""
+    """Submissions that will really be graded before this one: queued or running ahead of
+    it, less bulk regrades, which wait behind every push (a hint of the wait at deadlines)."""
     return session.scalar(select(func.count()).where(
         Submission.id < submission.id,
-        Submission.status.in_([SubmissionStatus.queued, SubmissionStatus.running])))
+        Submission.status.in_([SubmissionStatus.queued, SubmissionStatus.running]),
+        or_(Submission.status_detail.is_(None), Submission.status_detail != REGRADE_DETAIL)))
 
 
 def post_receive(session: Session, repo: Repo, updates: list[RefUpdate],
@@ -128,6 +153,9 @@ def post_receive(session: Session, repo: Repo, updates: list[RefUpdate],
         out.say(f"submission {submission.id} recorded for commit {submission.commit_sha[:12]} "
                 f"({_waiting_before(session, submission)} waiting before it); "
                 f"results: {context.public_url}/submissions/{submission.id}")
+    if landed:
+        for note in late_notes(repo.course, repo.owner.login, utcnow()):
+            out.say(note)
     queued = [s.id for s in landed if s.status == SubmissionStatus.queued]
     if not queued:
         return
@@ -186,7 +214,9 @@ def answer(context: PushContext, request: dict) -> HookOutput:
         out.refuse(f"unknown hook {hook!r}")
         return out
     updates = [RefUpdate(str(u["old"]), str(u["new"]), str(u["ref"]),
-                         u.get("fast_forward") is True) for u in request.get("updates", [])]
+                         u.get("fast_forward") is True,
+                         tuple((str(path), int(size)) for path, size in u.get("package_files", [])))
+               for u in request.get("updates", [])]
     try:
         with context.sessions() as session:
             repo = session.get(Repo, context.repo_id)

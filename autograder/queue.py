@@ -24,7 +24,13 @@ def _sender(broker_url: str):
     return app
 
 
-def enqueue(submission_ids: Iterable[int], broker_url: str | None) -> bool:
+# Redis serves lower numbers first: a student's fresh push (0, the default) goes before any
+# bulk regrade a course update queued.
+REGRADE_PRIORITY = 9
+REGRADE_DETAIL = "regrade after a rubric update (low priority)"   # marks such queued rows
+
+
+def enqueue(submission_ids: Iterable[int], broker_url: str | None, priority: int = 0) -> bool:
     """Send one grading task per id; False when there is no broker to send to."""
     ids = list(submission_ids)
     if not broker_url or not ids:
@@ -32,7 +38,7 @@ def enqueue(submission_ids: Iterable[int], broker_url: str | None) -> bool:
     sender = _sender(broker_url)
     for submission_id in ids:
         sender.send_task(GRADE_TASK, args=[submission_id], retry=True,
-                         retry_policy=_RETRY_POLICY)
+                         retry_policy=_RETRY_POLICY, priority=priority)
     return True
 
 

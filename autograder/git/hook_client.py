@@ -23,13 +23,31 @@ def fast_forwards(old: str, new: str) -> bool:
     return subprocess.run(["git", "merge-base", "--is-ancestor", old, new]).returncode == 0
 
 
+def package_files(new: str, package: str = "tinytorch") -> list:
+    """``[path, size]`` of every file under ``package/`` at ``new``: what a grading job
+    sends to the sandbox in one frame, so its total is checked before the push lands."""
+    if new == ZERO_SHA:
+        return []
+    listed = subprocess.run(["git", "ls-tree", "-r", "-l", "--full-tree", "-z", new, "--",
+                             f"{package}/"], capture_output=True, text=True)
+    files = []
+    for entry in listed.stdout.split("\0"):
+        meta, _, path = entry.partition("\t")
+        fields = meta.split()
+        if len(fields) == 4 and fields[1] == "blob":
+            files.append([path, int(fields[3])])
+    return files
+
+
 def read_updates(text: str, hook: str) -> list:
     updates = []
     for line in text.splitlines():
         if line.strip():
             old, new, ref = line.split()
-            ff = fast_forwards(old, new) if hook == "pre-receive" else True
-            updates.append({"old": old, "new": new, "ref": ref, "fast_forward": ff})
+            pre = hook == "pre-receive"
+            updates.append({"old": old, "new": new, "ref": ref,
+                            "fast_forward": fast_forwards(old, new) if pre else True,
+                            "package_files": package_files(new) if pre else []})
     return updates
 
 

@@ -70,6 +70,10 @@ def _authorised_repo(course_slug: str, login: str, service: str, user: User) -> 
         Repo.course_id == course.id, User.login == login))
     own = repo is not None and repo.owner_id == user.id
     if service == "git-receive-pack":
+        if role in STAFF_ROLES:
+            raise Forbidden(f"you are on the staff of {course_slug} ({role.value}): staff "
+                            f"clone and fetch students' repos but never push to them; to "
+                            f"change a grade, use an override or a regrade")
         if not own:
             raise Forbidden(f"you can push only to your own repo: "
                             f"/git/{course_slug}/{user.login}.git")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import tracemalloc
+from datetime import datetime, timedelta, timezone
 from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select, text
@@ -77,7 +78,10 @@ def test_staff_cannot_push_to_a_students_repo(app, world, live_server, tmp_path)
     work, _ = _clone(world, live_server, tmp_path, login="ta1")
     commit_file(work, "x.py", "x = 1\n", "x")
     refused = git("push", "origin", "main", cwd=work, check=False)
-    assert refused.returncode != 0 and "only to your own repo" in refused.stderr
+    assert refused.returncode != 0
+    assert "you are on the staff of ml101 (ta): staff clone and fetch students' repos but " \
+           "never push to them" in refused.stderr
+    assert "own repo" not in refused.stderr      # ta1 has no repo to be pointed to
     assert _submissions(app) == []
 
 
@@ -151,6 +155,22 @@ def test_a_push_after_the_hard_deadline_is_refused(app, world, live_server, tmp_
     assert refused.returncode != 0
     assert "submissions closed at 2001-02-05T23:59:00+00:00" in refused.stderr
     assert _submissions(app) == []
+
+
+def test_a_late_push_says_which_assignments_are_late_and_what_it_costs(app, world,
+                                                                      live_server, tmp_path):
+    yesterday = (datetime.now(timezone.utc) - timedelta(hours=30)).isoformat(timespec="seconds")
+    with app.app_context():
+        session = get_session()
+        course = session.scalar(select(Course).where(Course.slug == "ml101"))
+        course.config_yaml = course.config_yaml.replace("2099-01-29T23:59:00+00:00", yesterday)
+        session.commit()
+    work, _ = _clone(world, live_server, tmp_path)
+    commit_file(work, "late.py", "late = True\n", "late")
+    pushed = git("push", "origin", "main", cwd=work)
+    for module in ("01_setup", "02_tensor"):
+        assert f"remote: late for {module}: the deadline was {yesterday}; its grade from this " \
+               f"push loses 20% (10% per day late)" in pushed.stderr
 
 
 def _server_peak_bytes(*git_args: str, cwd) -> int:
@@ -248,3 +268,16 @@ def test_a_push_the_database_cannot_record_is_refused_cleanly(app, world, live_s
     assert _submissions(app) == []
     remote_head = git("ls-remote", "origin", "refs/heads/main", cwd=work).stdout.split()[0]
     assert remote_head != git("rev-parse", "HEAD", cwd=work).stdout.strip()
+
+def test_a_package_too_big_to_grade_is_refused_at_push_naming_the_file_and_limit(
+        app, world, live_server, tmp_path):
+    work, _ = _clone(world, live_server, tmp_path)
+    with open(work / "tinytorch" / "weights.npy", "wb") as big:   # compresses to almost nothing
+        big.truncate(70 * 1024 * 1024)
+    git("add", "tinytorch/weights.npy", cwd=work)
+    git("commit", "-q", "-m", "weights", cwd=work)
+    refused = git("push", "origin", "main", cwd=work, check=False)
+    assert refused.returncode != 0
+    assert "main: tinytorch/ would be 70.1 MiB to grade, over the grader's limit of 64 MiB; " \
+           "largest files: tinytorch/weights.npy (70.0 MiB)" in refused.stderr
+    assert _submissions(app) == []

@@ -14,8 +14,9 @@ from deploy.stack import free_port
 from tests.service.gitclient import commit_file, git, repo_url
 
 
-@pytest.fixture
-def gunicorn_server(app, world):
+def serve(app) -> tuple[subprocess.Popen, str]:
+    """The app under gunicorn, as deployed, in a process group of its own (so a test can
+    kill -9 all of it, git http-backend included); returns (process, base URL)."""
     if shutil.which("gunicorn") is None:
         pytest.skip("gunicorn is not installed (it is in the grader extra)")
     port = free_port()
@@ -23,18 +24,24 @@ def gunicorn_server(app, world):
            "AUTOGRADER_REPOS_DIR": app.config["REPOS_DIR"]}
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "1",
                                "--threads", "4", "--bind", f"127.0.0.1:{port}",
-                               "autograder:create_app()"], env=env, stderr=subprocess.PIPE)
+                               "autograder:create_app()"], env=env, stderr=subprocess.PIPE,
+                              start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:
             urllib.request.urlopen(f"{base}/api/v1/openapi.json", timeout=2)
-            break
+            return server, base
         except OSError:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
                 pytest.fail(f"gunicorn did not start: {server.stderr.read().decode()[-2000:]}")
             time.sleep(0.1)
+
+
+@pytest.fixture
+def gunicorn_server(app, world):
+    server, base = serve(app)
     yield base
     server.terminate()
     server.wait(timeout=30)

@@ -46,7 +46,8 @@ def test_the_client_relays_the_api_answer_and_exit_code():
                      + b"\n")
         assert child.wait(30) == 1 and child.stderr.read() == "no, because\n"
     assert request == {"hook": "pre-receive", "updates": [
-        {"old": "0" * 40, "new": "a" * 40, "ref": "refs/heads/main", "fast_forward": True}]}
+        {"old": "0" * 40, "new": "a" * 40, "ref": "refs/heads/main", "fast_forward": True,
+         "package_files": []}]}
 
 
 def test_the_bridge_refuses_what_it_cannot_read_and_stops_when_git_lets_go():
