@@ -162,8 +162,8 @@ BN_X = RNG.normal(2.0, 3.0, size=(4, 3, 3, 3))
 GAMMA, BETA = np.array([1.5, -0.5, 2.0]), np.array([0.1, 0.2, -0.3])
 
 
-def batch_norm_layer(name, cls="BatchNorm2d", gamma=GAMMA, beta=BETA, momentum=0.1):
-    return (f"{name} = {cls}({len(gamma)}, momentum={momentum})\n"
+def batch_norm_layer(name, cls="BatchNorm2d", gamma=GAMMA, beta=BETA, momentum=0.1, eps=1e-5):
+    return (f"{name} = {cls}({len(gamma)}, momentum={momentum}, eps={eps})\n"
             f"{name}.weight = Tensor({literal(gamma)}, dtype=np.float64, requires_grad=True)\n"
             f"{name}.bias = Tensor({literal(beta)}, dtype=np.float64, requires_grad=True)\n")
 

@@ -91,8 +91,8 @@ LOOP_OPTIMIZERS = {   # constructor in the runner: update computed here
     "SGD(params, lr=0.05, momentum=0.9)": lambda p, g: sgd_steps(p, g, 0.05, momentum=0.9),
     "SGD(params, lr=0.05, momentum=0.8, nesterov=True, weight_decay=0.01)":
         lambda p, g: sgd_steps(p, g, 0.05, momentum=0.8, nesterov=True, weight_decay=0.01),
-    "Adam(params, lr=0.02, betas=(0.8, 0.95), weight_decay=0.05)":
-        lambda p, g: adam_steps(p, g, 0.02, betas=(0.8, 0.95), weight_decay=0.05),
+    "Adam(params, lr=0.02, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.05)":
+        lambda p, g: adam_steps(p, g, 0.02, betas=(0.8, 0.95), eps=1e-3, weight_decay=0.05),
     "AdamW(params, lr=0.02, weight_decay=0.1)":
         lambda p, g: adam_steps(p, g, 0.02, weight_decay=0.1, decoupled=True)}
 
@@ -119,8 +119,8 @@ def run_loop(student, starts, steps, optimizer):
     return student.eval("params")
 
 
-@check("optimizers.loop.reused_grads", "SGD, Nesterov, Adam and AdamW stay right over 5 steps "
-       "on several parameters whose .grad arrays are reused and overwritten each step",
+@check("optimizers.loop.reused_grads", "SGD, Nesterov, Adam (other betas and eps) and AdamW "
+       "stay right over 5 steps on several parameters whose .grad arrays are reused each step",
        "hidden")
 def test_loop_reused_grads(student, rng):
     starts = [floats(rng, shape) for shape in LOOP_SHAPES]

@@ -176,15 +176,18 @@ def test_pool_strides(student, rng):
 
 
 @check("spatial.batchnorm.tiny_variance", "BatchNorm2d normalises a channel with a tiny "
-       "variance (1e-6) and a constant channel without blowing up", "hidden")
+       "variance (1e-6) and a constant channel without blowing up, with eps 1e-5 or 1e-3",
+       "hidden")
 def test_batchnorm_tiny_variance(student, rng):
     x = rng.normal(size=(3, 3, 2, 4))
     x[:, 0] = 0.5 + 1e-3 * x[:, 0]
     x[:, 1] = -2.0
-    student.exec(f"{IMPORT}\n{batch_norm_layer('bn')}{tensor('x', x)}")
-    assert_array(student.array("bn(x)"), batch_norm(x, GAMMA, BETA), rtol=1e-6, atol=1e-6,
-                 what="bn(x) in training mode where channel 0 has variance about 1e-6 and "
-                      "channel 1 is constant")
+    student.exec(f"{IMPORT}\n{batch_norm_layer('bn')}{batch_norm_layer('wide', eps=1e-3)}"
+                 f"{tensor('x', x)}")
+    for name, eps in (("bn", 1e-5), ("wide", 1e-3)):
+        assert_array(student.array(f"{name}(x)"), batch_norm(x, GAMMA, BETA, eps=eps), rtol=1e-6,
+                     atol=1e-6, what=f"BatchNorm2d(3, eps={eps})(x) in training mode where "
+                                     "channel 0 has variance about 1e-6 and channel 1 is constant")
 
 
 @check("spatial.batchnorm.steps", "over several training steps with another momentum the "
