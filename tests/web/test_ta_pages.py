@@ -8,7 +8,7 @@ import io
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from deploy.browser import log_in
+from deploy.browser import LAPTOP, PHONE, log_in
 
 
 def _column(driver, assignment: str) -> list[tuple[str, float | None]]:
@@ -37,6 +37,14 @@ def test_gradebook_sorts_and_filters_by_section(graded, web_stack, driver, shot)
     driver.find_element(By.CSS_SELECTOR, "#section-filter button").click()
     assert [login for login, _ in _column(driver, "01_setup")] == ["ben"]
     shot("section-B")
+    driver.set_window_size(*PHONE)
+    try:   # on a phone the table scrolls inside its box; the page itself does not
+        driver.get(f"{stack.api_url}/courses/{classroom.slug}/gradebook")
+        assert driver.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1")
+        shot("phone")
+    finally:
+        driver.set_window_size(*LAPTOP)
 
 
 def test_override_with_a_reason_then_regrade_and_export(graded, web_stack, driver, downloads,
