@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deploy.classroom import Classroom
 from deploy.student_repos import StudentClone, buggy_package
-from tests.grading.seeded_bugs import Bug
+from deploy.seeded_bugs import Bug
 
 MODULES = ["02_tensor", "13_attention"]
 STUDENT = ("iso-student", "Ida Isolated")

@@ -13,7 +13,7 @@ import pytest
 from autograder.rubric import grade, load_rubric
 from autograder.starter import generate_starter
 from tests.grading.repos import CHECKOUT, package_files, tar_of
-from tests.grading.seeded_bugs import SEEDED_BUGS
+from deploy.seeded_bugs import SEEDED_BUGS
 from tests.sandbox import forgeries
 from harness.backends import Limits
 from workers.docker_backend import DockerBackend
