@@ -9,7 +9,7 @@ from autograder.api.params import page_and_size, submission_filter
 from autograder.api.queries import (SubmissionFilter, list_submissions, oldest_queued,
                                     status_counts, students, unfinished)
 from autograder.api.serialize import submission_detail
-from autograder.course_setup import course_config
+from autograder.course.stored import course_config
 from autograder.db import get_session
 from autograder.gradebook import build_gradebook
 from autograder.models import STAFF_ROLES, SubmissionStatus

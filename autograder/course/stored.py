@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from autograder.course_config import CourseConfig, load_course, parse_course
+from autograder.course.course_file import CourseConfig, load_course, parse_course
 from autograder.models import Course
 from autograder.policy import closes_at, effective_deadline
 

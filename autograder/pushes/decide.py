@@ -5,8 +5,8 @@ graded-branch head *before* git updates any ref, so an acknowledged push is neve
 post-receive runs once the objects are out of git's quarantine (a worker can read them) and
 enqueues this repo's queued submissions. git relays what they print as ``remote:`` lines.
 
-git runs ``autograder/git/hook_client.py`` as the hook; it reaches ``answer`` through
-``autograder.git.hook_bridge``, a socket pair the API process handed to ``git http-backend``
+git runs ``autograder/pushes/hook_client.py`` as the hook; it reaches ``answer`` through
+``autograder.pushes.bridge``, a socket pair the API process handed to ``git http-backend``
 for this one push, so the repo and the configuration come from the authorised request, never
 from the hook's environment.
 """
@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from autograder.course_setup import submissions_closed_reason
+from autograder.course.stored import submissions_closed_reason
 from autograder.models import Repo, Submission, SubmissionStatus, utcnow
 from autograder.queue import enqueue
 
