@@ -15,7 +15,7 @@ def create_app(overrides: dict | None = None):
 
     from autograder import config, db
     from autograder.api import bp as api_bp
-    from autograder.git.hooks_install import install_hooks
+    from autograder.pushes.hooks_dir import install_hooks
     from autograder.git.http import bp as git_bp
     from autograder.git.quarantine import sweep_now_and_then
     from autograder.web import bp as web_bp

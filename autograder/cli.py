@@ -16,15 +16,15 @@ from flask.cli import AppGroup, ScriptInfo
 from sqlalchemy import select
 
 from autograder import create_app
-from autograder.course_config import ConfigError
-from autograder.course_setup import CourseExists, create_course
-from autograder.course_update import (UpdateRefused, mark_for_regrade, regrade_selection,
-                                      staff_member, update_course)
+from autograder.course.course_file import ConfigError
+from autograder.course.stored import CourseExists, create_course
+from autograder.course_update import (
+    UpdateRefused, mark_for_regrade, regrade_selection, staff_member, update_course)
 from autograder.db import get_session, upgrade_to_head
 from autograder.export.table import text, to_csv
 from autograder.models import Course, Membership, Role, User
 from autograder.queue import REGRADE_PRIORITY, enqueue
-from autograder.roster import RosterError, decode_roster, import_roster, parse_roster
+from autograder.course.roster import RosterError, decode_roster, import_roster, parse_roster
 from autograder.starter import generate_starter
 from autograder.tokens import issue_token
 

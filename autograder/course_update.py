@@ -15,8 +15,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from autograder.course_config import load_course
-from autograder.course_setup import store_rubrics, validate_course_file
+from autograder.course.course_file import load_course
+from autograder.course.stored import store_rubrics, validate_course_file
 from autograder.models import (STAFF_ROLES, AuditEvent, Course, CourseRubric, Membership, Role,
                                Submission, SubmissionStatus, User)
 from autograder.queue import REGRADE_DETAIL

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from autograder.course_config import CourseConfig, parse_course
+from autograder.course.course_file import CourseConfig, parse_course
 from autograder.models import Course, Grade, GradeOverride, Membership, Role, Submission, User
 from autograder.policy import Attempt, FinalGrade, Override, final_grade
 

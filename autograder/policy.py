@@ -9,7 +9,7 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from autograder.course_config import Assignment, CourseConfig, LatePolicy
+from autograder.course.course_file import Assignment, CourseConfig, LatePolicy
 
 _UNIT = {"day": timedelta(days=1), "hour": timedelta(hours=1)}
 

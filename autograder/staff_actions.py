@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, NotFound
 
-from autograder.course_setup import course_config
+from autograder.course.stored import course_config
 from autograder.db import get_session
 from autograder.models import (AuditEvent, Course, GradeOverride, Membership, Role, Submission,
                                SubmissionStatus, User, utcnow)

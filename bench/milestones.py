@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.course_config import load_course  # noqa: E402
+from autograder.course.course_file import load_course  # noqa: E402
 from autograder.rubric import load_rubric  # noqa: E402
 from harness.backends import Limits  # noqa: E402
 from workers.docker_backend import DEFAULT_IMAGE, DockerBackend  # noqa: E402

@@ -18,10 +18,10 @@ from datetime import timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from autograder.course_setup import rubrics_for_grading
+from autograder.course.stored import rubrics_for_grading, course_config
 from autograder.models import CheckResult, Grade, Submission, SubmissionStatus, utcnow
 from autograder.rubric import LoadedRubric, NotGradable, RubricMismatch, grade, load_rubric
-from autograder.yamlconf import ConfigError
+from autograder.yaml_files import ConfigError
 from contract.results import read_results
 from harness.backends import BackendUnavailable, Limits
 from harness.checkpoints.registry import declared_checks, suite_files

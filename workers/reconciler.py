@@ -22,7 +22,7 @@ from datetime import timedelta
 from sqlalchemy import or_, select, update
 
 from autograder.git.repos import on_branch
-from autograder.hooks import reject
+from autograder.pushes.decide import reject
 from autograder.models import Submission, SubmissionStatus, utcnow
 from workers.grading import give_up, lost_owner
 

@@ -7,7 +7,7 @@ in Blackboard itself) leave the Grade Center unchanged.
 """
 from __future__ import annotations
 
-from autograder.course_config import Assignment
+from autograder.course.course_file import Assignment
 from autograder.export.table import (ExportOptions, grade_cells, possible, split_name, text,
                                      to_csv)
 from autograder.gradebook import Gradebook, Student

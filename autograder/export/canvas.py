@@ -7,7 +7,7 @@ for excused, empty for no grade.
 """
 from __future__ import annotations
 
-from autograder.course_config import Assignment
+from autograder.course.course_file import Assignment
 from autograder.export.table import (ExportOptions, grade_cells, number, possible, text,
                                      to_csv)
 from autograder.gradebook import Gradebook, Student

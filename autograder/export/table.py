@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass
 from typing import Literal
 
-from autograder.course_config import Assignment
+from autograder.course.course_file import Assignment
 from autograder.gradebook import Gradebook, Student
 from autograder.policy import FinalGrade
 

@@ -22,10 +22,10 @@ from werkzeug.exceptions import (BadGateway, ClientDisconnected, Forbidden, HTTP
 
 from autograder.access import course_for, require_user
 from autograder.db import get_session
-from autograder.git.hook_bridge import HookBridge
-from autograder.git.hooks_install import HOOK_CLIENT, hooks_dir
+from autograder.pushes.bridge import HookBridge
+from autograder.pushes.hooks_dir import HOOK_CLIENT, hooks_dir
 from autograder.git.quarantine import sweep_now_and_then
-from autograder.hooks import PushContext
+from autograder.pushes.decide import PushContext
 from autograder.models import STAFF_ROLES, Repo, User
 
 bp = Blueprint("git", __name__, url_prefix="/git")
@@ -96,7 +96,7 @@ def _git_settings() -> dict[str, str]:
 
 
 def _hook_bridge(repo: Repo) -> HookBridge:
-    """The channel this push's hooks use to reach this process (see ``autograder.hooks``)."""
+    """The channel this push's hooks use to reach this process (see ``autograder.pushes.decide``)."""
     config = current_app.config
     public_url = (config["PUBLIC_URL"] or request.host_url).rstrip("/")
     context = PushContext(current_app.extensions["autograder.sessions"], repo.id, public_url,

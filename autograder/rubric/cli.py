@@ -11,13 +11,13 @@ from pathlib import Path
 
 import click
 
-from autograder.course_config import load_course
+from autograder.course.course_file import load_course
 from autograder.rubric.engine import RubricGrade, grade
 from autograder.rubric.matching import RubricMismatch, assign
 from contract.results import NotGradable
 from autograder.rubric.schema import load_rubric
 from autograder.rubric.suites import read_check_ids, suite_check_ids
-from autograder.yamlconf import ConfigError
+from autograder.yaml_files import ConfigError
 
 
 def check_rubric(path: Path, check_ids: list[str] | None, module: str | None = None) -> str:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from autograder.rubric.schema import LoadedRubric, Rubric
-from autograder.yamlconf import ConfigError, Loc
+from autograder.yaml_files import ConfigError, Loc
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from autograder.course_config import SandboxLimits, Slug
-from autograder.yamlconf import ConfigModel, Document, parse, read
+from autograder.course.course_file import SandboxLimits, Slug
+from autograder.yaml_files import ConfigModel, Document, parse, read
 
 Pattern = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z0-9_.*?\[\]!-]+$",
                                description="a check id or an fnmatch pattern")]

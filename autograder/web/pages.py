@@ -7,10 +7,11 @@ from flask import current_app, render_template, request
 from autograder.access import course_for, require_user, staff_course, visible_submission
 from autograder.api.export import export as api_export
 from autograder.api.params import page_and_size, submission_filter
-from autograder.api.queries import (SubmissionFilter, audit_log, list_submissions,
-                                    oldest_queued, status_counts, students, unfinished,
-                                    unfinished_submissions)
-from autograder.course_setup import course_config
+from autograder.api.queries import (
+    SubmissionFilter, audit_log, list_submissions, oldest_queued, status_counts, students,
+    unfinished, unfinished_submissions)
+from autograder.course.stored import course_config
+from autograder.api.serialize import submission_detail
 from autograder.db import get_session
 from autograder.gradebook import build_gradebook
 from autograder.models import STAFF_ROLES, SubmissionStatus

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from autograder.course_config import Assignment, CourseConfig
+from autograder.course.course_file import Assignment, CourseConfig
 from autograder.models import CheckResult, Grade, Submission, Visibility
 from autograder.policy import (FinalGrade, apply_late_penalty, closes_at, effective_deadline,
                                lateness)

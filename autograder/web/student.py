@@ -9,7 +9,7 @@ from flask import jsonify, render_template
 from autograder.access import require_user, visible_submission
 from autograder.api.queries import student_submissions, waiting_before
 from autograder.api.serialize import timestamp
-from autograder.course_setup import course_config
+from autograder.course.stored import course_config
 from autograder.db import get_session
 from autograder.gradebook import build_gradebook
 from autograder.models import Course, Submission, SubmissionStatus, User

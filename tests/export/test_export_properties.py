@@ -6,7 +6,7 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.course_config import parse_course
+from autograder.course.course_file import parse_course
 from autograder.export import FORMATS, ExportOptions
 from autograder.gradebook import Gradebook, GradebookRow, Student
 from autograder.policy import FinalGrade

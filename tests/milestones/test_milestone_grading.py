@@ -4,7 +4,7 @@ the dataset configuration, a scored run with a fresh seed, progress on the submi
 
 import pytest
 
-from autograder.course_config import load_course
+from autograder.course.course_file import load_course
 from autograder.models import Submission, SubmissionStatus
 from tests.workers.world import GradingWorld
 from harness.backends.local import LocalBackend

@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from autograder.yamlconf import ConfigError
+from autograder.yaml_files import ConfigError
 from harness.checkpoints.registry import modules_with_suites
 from workers.module_files import files_of
 from workers.mutation.corpus import CORPUS_DIR, load_corpus

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from autograder.course_config import LatePolicy, parse_course
+from autograder.course.course_file import LatePolicy, parse_course
 from autograder.policy import (Attempt, Override, apply_late_penalty, computed_grade,
                                effective_deadline, final_grade, lateness)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course_config import load_course
+from autograder.course.course_file import load_course
 from autograder.rubric import grade, load_rubric
 from autograder.rubric.suites import suite_check_ids
 from autograder.starter import generate_starter

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from autograder.course_config import load_course
+from autograder.course.course_file import load_course
 from autograder.rubric import load_rubric
 from autograder.rubric.cli import rubric
 from autograder.rubric.matching import assign

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from autograder.git.hook_bridge import HookBridge
-from autograder.git.hooks_install import HOOK_CLIENT
-from autograder.hooks import PushContext
+from autograder.pushes.bridge import HookBridge
+from autograder.pushes.hooks_dir import HOOK_CLIENT
+from autograder.pushes.decide import PushContext
 
 UPDATE = f"{'0' * 40} {'a' * 40} refs/heads/main\n"
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from autograder import hooks
+from autograder.pushes import decide
 from autograder.db import get_session
 from autograder.models import Submission, SubmissionStatus
 from tests.service.gitclient import commit_file, git, repo_url
@@ -20,13 +20,13 @@ def both_pass_pre_receive(monkeypatch):
     """Hold each pre-receive, after it committed its submission, until the other has too:
     the race where both pushes are recorded and git then refuses one ref update."""
     barrier = threading.Barrier(2, timeout=30)
-    real = hooks.pre_receive
+    real = decide.pre_receive
 
     def pre_receive_then_wait(*args):
         real(*args)
         barrier.wait()
 
-    monkeypatch.setattr(hooks, "pre_receive", pre_receive_then_wait)
+    monkeypatch.setattr(decide, "pre_receive", pre_receive_then_wait)
 
 
 def test_the_push_that_loses_the_race_is_rejected_never_graded(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import hooks
+from autograder.pushes import decide
 from autograder.git.quarantine import PATTERN, STALE_S, sweep_quarantines
 from tests.sandbox.fixtures import wait_for
 from tests.service.gitclient import git, repo_url
@@ -43,7 +43,7 @@ def held_pre_receive(monkeypatch):
         reached.set()
         release.wait(30)
 
-    monkeypatch.setattr(hooks, "pre_receive", pre_receive_and_hold)
+    monkeypatch.setattr(decide, "pre_receive", pre_receive_and_hold)
     yield reached
     release.set()
 

@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from autograder import create_app
-from autograder.course_config import parse_course
-from autograder.course_setup import closing_time
+from autograder.course.course_file import parse_course
+from autograder.course.stored import closing_time
 from autograder.db import make_engine
 from autograder.models import Base
 from tests.service.conftest import course_yaml

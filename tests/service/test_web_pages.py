@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from autograder import create_app
-from autograder.course_config import parse_course
+from autograder.course.course_file import parse_course
 from autograder.db import get_session
 from autograder.models import (AuditEvent, CheckResult, Outcome, Submission, SubmissionStatus,
                                Visibility)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course_setup import course_config
+from autograder.course.stored import course_config
 from autograder.models import Outcome, Submission, SubmissionStatus
 from workers import grading, import_probe
 from harness.backends import Limits

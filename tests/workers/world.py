@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from autograder.course_setup import course_config, create_course
+from autograder.course.stored import course_config, create_course
 from autograder.db import make_engine, session_factory_for, upgrade_to_head
 from autograder.git.repos import create_bare_repo, repo_relpath
 from autograder.models import (CheckResult, Course, Membership, Repo, Role, Submission,

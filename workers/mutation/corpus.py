@@ -9,7 +9,7 @@ from typing import Annotated
 
 from pydantic import Field, RootModel, model_validator
 
-from autograder.yamlconf import ConfigError, ConfigModel, read
+from autograder.yaml_files import ConfigError, ConfigModel, read
 from workers.mutation.operators import Mutant, solution_ranges
 
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "mutants"

@@ -17,7 +17,7 @@ def hooks_dir(repos_dir: Path) -> Path:
 
 def install_hooks(repos_dir: Path) -> Path:
     """Write the hook scripts (idempotent); they run the standard-library-only hook client,
-    which hands the push to the API process (``autograder.hooks``)."""
+    which hands the push to the API process (``autograder.pushes.decide``)."""
     directory = hooks_dir(repos_dir)
     directory.mkdir(parents=True, exist_ok=True)
     for name in HOOK_NAMES:

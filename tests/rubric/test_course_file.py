@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.course_config import load_course, parse_course
-from autograder.yamlconf import ConfigError
+from autograder.course.course_file import load_course, parse_course
+from autograder.yaml_files import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ("01_setup 02_tensor 03_activations 04_layers 05_losses 06_optimizers 07_autograd "

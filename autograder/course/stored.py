@@ -15,12 +15,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from autograder.course_config import CourseConfig, load_course_document, parse_course
+from autograder.course.course_file import (
+    CourseConfig, load_course_document, parse_course, load_course)
 from autograder.models import Course, CourseRubric, Membership, Role, User, utcnow
 from autograder.policy import apply_late_penalty, closes_at, effective_deadline, lateness
 from autograder.rubric.cli import check_rubric
 from autograder.rubric.schema import LoadedRubric, load_rubric
-from autograder.yamlconf import ConfigError
+from autograder.yaml_files import ConfigError
 
 
 class CourseExists(ValueError):

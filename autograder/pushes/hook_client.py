@@ -3,7 +3,7 @@ its answer.  Standard library only, run as ``python -I -S hook_client.py HOOK``.
 
 A hook process that imported SQLAlchemy and Celery cost ~0.5 s of CPU, twice per push; at a
 deadline rush those imports, not git, filled the machine.  The decisions are made by the API
-process that serves the push (``autograder.hooks``, warm imports and a pooled database), on
+process that serves the push (``autograder.pushes.decide``, warm imports and a pooled database), on
 the end of a socket pair it handed to ``git http-backend`` (``AUTOGRADER_HOOK_FD``).  Only
 what needs the push's quarantined objects runs here: whether each update fast-forwards.
 """

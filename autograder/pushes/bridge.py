@@ -1,13 +1,13 @@
 """The API end of one push's hooks: a socket pair whose other end ``git http-backend`` (and
 so git's hooks, ``hook_client.py``) inherits, and a thread that answers each hook with
-``autograder.hooks.answer``: one JSON line in, one JSON line out."""
+``autograder.pushes.decide.answer``: one JSON line in, one JSON line out."""
 from __future__ import annotations
 
 import json
 import socket
 import threading
 
-from autograder.hooks import HookOutput, PushContext, answer, reject_unlanded
+from autograder.pushes.decide import HookOutput, PushContext, answer, reject_unlanded
 
 MAX_REQUEST_BYTES = 1 << 20     # one line per updated ref; far more than any push needs
 

@@ -8,8 +8,8 @@ Once git has exited, ``reject_unlanded`` marks ``rejected`` each submission of t
 commit the branch did not move to (git refused the ref update, e.g. another push won a race):
 such a commit is never graded or counted.
 
-git runs ``autograder/git/hook_client.py`` as the hook; it reaches ``answer`` through
-``autograder.git.hook_bridge``, a socket pair the API process handed to ``git http-backend``
+git runs ``autograder/pushes/hook_client.py`` as the hook; it reaches ``answer`` through
+``autograder.pushes.bridge``, a socket pair the API process handed to ``git http-backend``
 for this one push, so the repo and the configuration come from the authorised request, never
 from the hook's environment.
 """
@@ -23,7 +23,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from autograder.course_setup import late_notes, submissions_closed_reason
+from autograder.course.stored import late_notes, submissions_closed_reason
 from autograder.git.repos import on_branch
 from autograder.models import Repo, Submission, SubmissionStatus, utcnow
 from autograder.queue import REGRADE_DETAIL, enqueue

@@ -1,0 +1,2 @@
+"""Course set-up: the course file an instructor edits, the course stored in the database,
+and the roster import."""
