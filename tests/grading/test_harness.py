@@ -17,6 +17,7 @@ from workers.backends import Limits
 from workers.harness import ProtocolError, Runner, RunnerCrashed, RunnerFailure, RunnerTimeout
 from workers.harness import _EOF, StudentError, _read_frames
 from workers.backends.local import LocalBackend
+from workers.checkpoints.plugin import StudentSession
 
 TOY = {
     "tinytorch/__init__.py": "",
@@ -272,3 +273,17 @@ def test_fuzz_replies_decode_to_a_value_a_student_error_or_a_protocol_error(head
         runner._decode_reply(head, payload)
     except (StudentError, ProtocolError):
         pass
+
+
+def test_raises_needs_a_runner_that_still_computes():
+    """An error reply is a claim: a runner that answers every request with an error (here,
+    student code that breaks the runner's ``eval``) passes no ``raises`` check."""
+    runner = Runner(LocalBackend(), Limits(wall_s=60), tar_of({"tinytorch/__init__.py": ""}))
+    try:
+        session = StudentSession(runner, {})
+        assert session.raises("int('x')", "ValueError").type_name == "ValueError"
+        session.exec("__import__('sys').modules['__main__'].eval = None")   # every eval errs
+        with pytest.raises(AssertionError, match="did not compute a plain product"):
+            session.raises("int('x')", "ValueError")
+    finally:
+        runner.close()

@@ -60,16 +60,31 @@ class StudentSession:
         return value
 
     def raises(self, code, *type_names):
-        """Run ``code`` and require that it raises one of ``type_names`` (or a subclass)."""
+        """Run ``code`` and require that it raises one of ``type_names`` (or a subclass).
+
+        An error reply is a claim like any other, so a positive control follows: the same
+        session must then compute a value only a working runner knows (a runner made to
+        answer every request with an error passes no ``raises``)."""
         try:
             self.exec(code)
         except StudentError as exc:
             if not set(type_names) & set(exc.mro):
                 raise AssertionError(f"`{code}` should raise {' or '.join(type_names)}, "
-                                     f"but raised {exc}") from None
+                                     f"but raised {exc.type_name}") from None
+            self._positive_control(code)
             return exc
         raise AssertionError(f"`{code}` should raise {' or '.join(type_names)}, "
                              "but raised nothing")
+
+    def _positive_control(self, code):
+        a, b = (secrets.randbelow(10**9) + 2 for _ in range(2))
+        try:
+            answer = self.eval(f"{a} * {b}")
+        except StudentError:
+            answer = None
+        if type(answer) is not int or answer != a * b:
+            raise AssertionError(f"after `{code}` raised, the runner did not compute a plain "
+                                 "product: its errors cannot be told from a broken runner")
 
     def figure(self, name, value):
         """Record a measured figure (e.g. ``ratio_to_reference``) in the check's result."""
