@@ -8,6 +8,7 @@ It never imports student code and never unpickles: replies are frames decoded by
 """
 
 import queue
+import re
 import threading
 import time
 
@@ -17,6 +18,9 @@ from workers.backends import Limits
 
 OUTPUT_EXCERPT = 600
 MAX_PROGRESS_FRAMES = 100_000     # per request: a runner flooding progress is a protocol fault
+MAX_PROGRESS_DELIVERED = 2_000    # per runner session: later reports are read and dropped
+MAX_PROGRESS_KEYS = 32
+_PROGRESS_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 
 
 class RunnerFailure(Exception):
@@ -81,6 +85,7 @@ class Runner:
         self.starts = 0
         self._seq = 0
         self.peak_memory_bytes = None
+        self.progress_delivered = self.progress_dropped = 0
 
     # -- public requests ---------------------------------------------------------------
     def exec(self, code, timeout=None):
@@ -227,11 +232,16 @@ class Runner:
             numbers = wire.unpack_value(head, payload)
         except wire.FrameError as exc:
             raise ProtocolError(f"the runner sent invalid progress ({exc})") from None
-        if type(numbers) is not dict or not all(
-                type(v) in (int, float, str, bool) or v is None for v in numbers.values()):
-            raise ProtocolError("the runner sent progress that is not a dict of scalars")
-        if self.on_progress is not None:
-            self.on_progress(numbers)
+        if (type(numbers) is not dict or len(numbers) > MAX_PROGRESS_KEYS
+                or not all(_PROGRESS_KEY.match(k) for k in numbers)):
+            raise ProtocolError("the runner sent progress that is not a dict of named numbers")
+        if self.progress_delivered >= MAX_PROGRESS_DELIVERED or self.on_progress is None:
+            self.progress_dropped += 1
+            return
+        self.progress_delivered += 1
+        # numbers only: text from the student's process never reaches a progress display
+        self.on_progress({k: v for k, v in numbers.items()
+                          if type(v) in (int, float, bool) or v is None})
 
     def _decode_reply(self, head, payload):
         if head.get("seq") != self._seq or type(head.get("ok")) is not bool:

@@ -40,7 +40,7 @@ MAX_REPO_MEMBERS = 20000
 MAX_MESSAGE = 2000
 TRACEBACK_FRAMES = 6
 MAX_PROGRESS_KEYS = 32
-_PROGRESS_TYPES = (int, float, str, bool, type(None))
+_PROGRESS_TYPES = (int, float, bool, type(None))
 
 
 class UnsafeRepo(ValueError):
@@ -153,12 +153,12 @@ class Session:
         self.namespace = {"__name__": "__check__", "np": np, "report": self.report}
 
     def report(self, **numbers):
-        """Send a progress frame now: ``report(epoch=2, loss=1.3)``; scalars only."""
+        """Send a progress frame now: ``report(epoch=2, loss=1.3)``; numbers only."""
         if len(numbers) > MAX_PROGRESS_KEYS:
             raise ValueError(f"report() takes at most {MAX_PROGRESS_KEYS} values")
         for key, value in numbers.items():
             if not isinstance(value, _PROGRESS_TYPES) and not isinstance(value, np.generic):
-                raise TypeError(f"report({key}=...) must be a number or a string, "
+                raise TypeError(f"report({key}=...) must be a number, "
                                 f"not {type(value).__name__}")
         meta, blob = wire.pack_value(numbers)
         if self.send is not None:
