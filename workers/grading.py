@@ -25,7 +25,7 @@ from autograder.yamlconf import ConfigError
 from workers.backends import BackendUnavailable, Limits
 from workers.checkpoints.registry import declared_checks, suite_files
 from workers.harness import Runner
-from workers.import_probe import import_hang
+from workers.import_probe import import_blocker
 from workers.milestone_data import DatasetMissing
 from workers.milestone_grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
 from workers.owners import current_owner, owner_is_dead
@@ -168,28 +168,29 @@ def check_time_budget(jobs, budget_s):
 
 def grade_modules(jobs, repo_tar, backend):
     """Every module's suite, in order; the first module's runner first probes the import
-    (:mod:`workers.import_probe`): if it hangs, every check of every module says so at once."""
+    (:mod:`workers.import_probe`): if it hangs, exits or is refused, every check of every
+    module says so at once."""
     if not jobs:
         return []
     first = Runner(backend, jobs[0].limits, repo_tar)
     try:
-        hang = import_hang(first)
+        blocker = import_blocker(first)
     except BackendUnavailable as exc:
         first.close()
         raise InfrastructureFault(str(exc)) from exc
-    if hang:
+    if blocker:
         first.close()
-    return [grade_module(job, repo_tar, backend, import_hang_message=hang,
-                         student_runner=None if hang or n else first)
+    return [grade_module(job, repo_tar, backend, import_blocker=blocker,
+                         student_runner=None if blocker or n else first)
             for n, job in enumerate(jobs)]
 
 
-def grade_module(job, repo_tar, backend, *, import_hang_message=None, student_runner=None):
+def grade_module(job, repo_tar, backend, *, import_blocker=None, student_runner=None):
     """Run one module's suite and score it; (results document, RubricGrade).  Given
-    ``import_hang_message``, every check times out with it instead of running."""
+    ``import_blocker`` (outcome, message), every check gets it instead of running."""
     try:
-        results = unrun_suite(job.module_id, backend, "timeout", import_hang_message) \
-            if import_hang_message else run_suite(job.module_id, repo_tar, backend, job.limits,
+        results = unrun_suite(job.module_id, backend, *import_blocker) \
+            if import_blocker else run_suite(job.module_id, repo_tar, backend, job.limits,
                                                   student_runner=student_runner)
     except BackendUnavailable as exc:
         raise InfrastructureFault(str(exc)) from exc

@@ -32,7 +32,13 @@ class RunnerTimeout(RunnerFailure):
 
 
 class RunnerCrashed(RunnerFailure):
-    pass
+    def __init__(self, message, exit_code=None, oom=False):
+        super().__init__(message)
+        self.exit_code, self.oom = exit_code, oom
+
+
+class RepoRefused(RunnerFailure):
+    """The runner refused the repo (e.g. a link leaving it): every later start would too."""
 
 
 class ProtocolError(RunnerFailure):
@@ -82,6 +88,7 @@ class Runner:
         self.on_progress = on_progress
         self.job_deadline = time.monotonic() + limits.wall_s
         self.handle = None
+        self.refused = None       # set once the repo is refused: no container is started again
         self.starts = 0
         self._seq = 0
         self.peak_memory_bytes = None
@@ -154,6 +161,8 @@ class Runner:
     def _start(self):
         if time.monotonic() >= self.job_deadline:
             raise self._wall_clock_spent()
+        if self.refused is not None:
+            raise RepoRefused(self.refused)
         self.handle = self.backend.start(self.limits)
         self.starts += 1
         self._inbox = queue.Queue()
@@ -163,7 +172,8 @@ class Runner:
             self._roundtrip({"op": "load_repo"}, self.repo_tar, self.call_timeout_s)
         except StudentError as exc:
             self._fail()
-            raise RunnerFailure(f"the repo could not be loaded: {exc}") from None
+            self.refused = f"the repo could not be loaded: {exc}"
+            raise RepoRefused(self.refused) from None
 
     def _roundtrip(self, header, payload, timeout):
         remaining = self.job_deadline - time.monotonic()
@@ -205,7 +215,7 @@ class Runner:
             raise RunnerTimeout(f"no answer within {limit:.1f} s; the runner was stopped "
                                 "and restarted for the remaining checks")
         if item is _EOF:
-            raise RunnerCrashed(self._crash_reason())
+            raise self._crashed()
         if isinstance(item, wire.FrameError):
             self._fail()
             raise ProtocolError(f"the runner sent an invalid frame ({item})")
@@ -265,7 +275,7 @@ class Runner:
             self._fail()
             raise ProtocolError(f"the runner sent an invalid value ({exc})") from None
 
-    def _crash_reason(self):
+    def _crashed(self):
         code = self.handle.wait(5.0)
         oom = self.handle.oom_killed()
         output = self.handle.stderr_tail()[-OUTPUT_EXCERPT:]
@@ -276,7 +286,8 @@ class Runner:
             reason = "the runner closed its output without exiting"
         else:
             reason = f"the runner exited with code {code}"
-        return reason + (f"; its last output:\n{quoted(output)}" if output.strip() else "")
+        reason += f"; its last output:\n{quoted(output)}" if output.strip() else ""
+        return RunnerCrashed(reason, code, oom)
 
     def _remember_memory(self):
         peak = self.handle.peak_memory_bytes()

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.grading.repos import tar_of
+from workers import runner as runner_module
 from workers import wire
 from workers.backends import Limits
 from workers.harness import ProtocolError, Runner, RunnerCrashed, RunnerFailure, RunnerTimeout
@@ -126,6 +127,23 @@ def unsafe_tar(kind):
             info.size = 1
             tar.addfile(info, io.BytesIO(b"x"))
     return buf.getvalue()
+
+
+def chained_links_tar():
+    """``b -> a/..`` made while ``a`` does not exist yet, then ``a -> .``: each looks harmless
+    when made, together ``b`` is the folder above the repo."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, target in (("b", "a/.."), ("a", ".")):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return buf.getvalue()
+
+
+def test_a_chain_of_links_out_of_the_repo_is_refused(tmp_path):
+    with pytest.raises(runner_module.UnsafeRepo, match="chain of links"):
+        runner_module.extract_repo(chained_links_tar(), str(tmp_path / "repo"))
 
 
 @pytest.mark.parametrize("kind", ["abs", "dotdot", "symlink"])
