@@ -5,6 +5,7 @@ import queue
 import tarfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,7 +19,8 @@ from workers.backends import Limits
 from workers.harness import ProtocolError, Runner, RunnerCrashed, RunnerFailure, RunnerTimeout
 from workers.harness import _EOF, StudentError, _read_frames
 from workers.backends.local import LocalBackend
-from workers.checkpoints.plugin import StudentSession
+from workers.checkpoints.plugin import CheckpointPlugin, StudentSession
+from workers.checkpoints.registry import CheckInfo
 
 TOY = {
     "tinytorch/__init__.py": "",
@@ -305,3 +307,20 @@ def test_raises_needs_a_runner_that_still_computes():
             session.raises("int('x')", "ValueError")
     finally:
         runner.close()
+
+
+def test_hidden_checks_get_a_runner_of_their_own():
+    """Nothing a hidden check sends can be kept by student code and shown in a public
+    check's output: the two visibilities never share a runner process."""
+    plugin = CheckpointPlugin(tar_of(TOY), LocalBackend(), Limits(wall_s=60))
+    try:
+        pids = {}
+        for visibility in ("public", "hidden", "public"):
+            node = SimpleNamespace(nodeid=f"test_{visibility}")
+            plugin.records[node.nodeid] = {"info": CheckInfo(f"toy.{visibility}", "toy",
+                                                             visibility), "figures": {}}
+            session = plugin._session("student", node)
+            pids.setdefault(visibility, set()).add(session.eval("__import__('os').getpid()"))
+        assert len(pids["public"]) == 1 and not pids["public"] & pids["hidden"]
+    finally:
+        plugin.close()

@@ -136,10 +136,14 @@ class CheckpointPlugin:
         if self.tars[role] is None:
             raise RunnerFailure("no reference implementation is available here; "
                                 "performance checks run on the grader")
-        if role not in self.runners:
-            self.runners[role] = Runner(self.backend, self.limits, self.tars[role],
-                                        self.call_timeout_s)
-        session = StudentSession(self.runners[role], self.records[node.nodeid]["figures"])
+        record = self.records[node.nodeid]
+        # Hidden checks get a runner of their own: nothing they send (code, inputs) can be
+        # kept by the student's code and shown later in a public check's output or message.
+        key = role if record["info"].visibility == "public" else f"{role}:hidden"
+        if key not in self.runners:
+            self.runners[key] = Runner(self.backend, self.limits, self.tars[role],
+                                       self.call_timeout_s)
+        session = StudentSession(self.runners[key], record["figures"])
         session.runner.reset()
         return session
 
@@ -223,6 +227,6 @@ class CheckpointPlugin:
             runner.close()
 
     def peak_memory_mb(self):
-        runner = self.runners.get("student")
-        peak = runner.peak_memory_bytes if runner else None
-        return None if peak is None else round(peak / 2**20, 1)
+        peaks = [runner.peak_memory_bytes for key, runner in self.runners.items()
+                 if key.startswith("student") and runner.peak_memory_bytes is not None]
+        return round(max(peaks) / 2**20, 1) if peaks else None
