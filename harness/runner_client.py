@@ -8,6 +8,7 @@ It never imports student code and never unpickles: replies are frames decoded by
 """
 
 import queue
+import re
 import threading
 import time
 
@@ -17,6 +18,9 @@ from workers.student_text import clean, identifier, quoted
 
 OUTPUT_EXCERPT = 600
 MAX_PROGRESS_FRAMES = 100_000     # per request: a runner flooding progress is a protocol fault
+MAX_PROGRESS_DELIVERED = 2_000    # per runner session: later reports are read and dropped
+MAX_PROGRESS_KEYS = 32
+_PROGRESS_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 
 
 class RunnerFailure(Exception):
@@ -28,7 +32,13 @@ class RunnerTimeout(RunnerFailure):
 
 
 class RunnerCrashed(RunnerFailure):
-    pass
+    def __init__(self, message, exit_code=None, oom=False):
+        super().__init__(message)
+        self.exit_code, self.oom = exit_code, oom
+
+
+class RepoRefused(RunnerFailure):
+    """The runner refused the repo (e.g. a link leaving it): every later start would too."""
 
 
 class ProtocolError(RunnerFailure):
@@ -78,9 +88,11 @@ class Runner:
         self.on_progress = on_progress
         self.job_deadline = time.monotonic() + limits.wall_s
         self.handle = None
+        self.refused = None       # set once the repo is refused: no container is started again
         self.starts = 0
         self._seq = 0
         self.peak_memory_bytes = None
+        self.progress_delivered = self.progress_dropped = 0
 
     # -- public requests ---------------------------------------------------------------
     def exec(self, code, timeout=None):
@@ -149,6 +161,8 @@ class Runner:
     def _start(self):
         if time.monotonic() >= self.job_deadline:
             raise self._wall_clock_spent()
+        if self.refused is not None:
+            raise RepoRefused(self.refused)
         self.handle = self.backend.start(self.limits)
         self.starts += 1
         self._inbox = queue.Queue()
@@ -158,7 +172,8 @@ class Runner:
             self._roundtrip({"op": "load_repo"}, self.repo_tar, self.call_timeout_s)
         except StudentError as exc:
             self._fail()
-            raise RunnerFailure(f"the repo could not be loaded: {exc}") from None
+            self.refused = f"the repo could not be loaded: {exc}"
+            raise RepoRefused(self.refused) from None
 
     def _roundtrip(self, header, payload, timeout):
         remaining = self.job_deadline - time.monotonic()
@@ -200,7 +215,7 @@ class Runner:
             raise RunnerTimeout(f"no answer within {limit:.1f} s; the runner was stopped "
                                 "and restarted for the remaining checks")
         if item is _EOF:
-            raise RunnerCrashed(self._crash_reason())
+            raise self._crashed()
         if isinstance(item, wire.FrameError):
             self._fail()
             raise ProtocolError(f"the runner sent an invalid frame ({item})")
@@ -227,11 +242,16 @@ class Runner:
             numbers = wire.unpack_value(head, payload)
         except wire.FrameError as exc:
             raise ProtocolError(f"the runner sent invalid progress ({exc})") from None
-        if type(numbers) is not dict or not all(
-                type(v) in (int, float, str, bool) or v is None for v in numbers.values()):
-            raise ProtocolError("the runner sent progress that is not a dict of scalars")
-        if self.on_progress is not None:
-            self.on_progress(numbers)
+        if (type(numbers) is not dict or len(numbers) > MAX_PROGRESS_KEYS
+                or not all(_PROGRESS_KEY.match(k) for k in numbers)):
+            raise ProtocolError("the runner sent progress that is not a dict of named numbers")
+        if self.progress_delivered >= MAX_PROGRESS_DELIVERED or self.on_progress is None:
+            self.progress_dropped += 1
+            return
+        self.progress_delivered += 1
+        # numbers only: text from the student's process never reaches a progress display
+        self.on_progress({k: v for k, v in numbers.items()
+                          if type(v) in (int, float, bool) or v is None})
 
     def _decode_reply(self, head, payload):
         if head.get("seq") != self._seq or type(head.get("ok")) is not bool:
@@ -255,7 +275,7 @@ class Runner:
             self._fail()
             raise ProtocolError(f"the runner sent an invalid value ({exc})") from None
 
-    def _crash_reason(self):
+    def _crashed(self):
         code = self.handle.wait(5.0)
         oom = self.handle.oom_killed()
         output = self.handle.stderr_tail()[-OUTPUT_EXCERPT:]
@@ -266,7 +286,8 @@ class Runner:
             reason = "the runner closed its output without exiting"
         else:
             reason = f"the runner exited with code {code}"
-        return reason + (f"; its last output:\n{quoted(output)}" if output.strip() else "")
+        reason += f"; its last output:\n{quoted(output)}" if output.strip() else ""
+        return RunnerCrashed(reason, code, oom)
 
     def _remember_memory(self):
         peak = self.handle.peak_memory_bytes()

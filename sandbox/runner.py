@@ -40,7 +40,7 @@ MAX_REPO_MEMBERS = 20000
 MAX_MESSAGE = 2000
 TRACEBACK_FRAMES = 6
 MAX_PROGRESS_KEYS = 32
-_PROGRESS_TYPES = (int, float, str, bool, type(None))
+_PROGRESS_TYPES = (int, float, bool, type(None))
 
 
 class UnsafeRepo(ValueError):
@@ -54,8 +54,12 @@ def _within(path, root):
 
 def extract_repo(data, dest):
     """Extract a tar (bytes) into ``dest``, refusing absolute paths, ``..``, links that
-    escape, hard links and device files; returns the number of files written."""
-    written = 0
+    escape, hard links and device files; returns the number of files written.
+
+    Each link is checked as it is made, and every link again once all exist: a chain of
+    links that each looked harmless when made (``b -> a/..`` before ``a -> .``) must not
+    lead out either."""
+    written, links = 0, []
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
         members = tar.getmembers()
         if len(members) > MAX_REPO_MEMBERS:
@@ -83,8 +87,12 @@ def extract_repo(data, dest):
                                      f"{member.linkname!r}")
                 os.makedirs(os.path.dirname(target), exist_ok=True)
                 os.symlink(member.linkname, target)
+                links.append((member.name, target))
             else:
                 raise UnsafeRepo(f"special file or hard link in repo: {member.name!r}")
+    for name, link in links:
+        if not _within(link, dest):
+            raise UnsafeRepo(f"symlink escapes the repo through a chain of links: {name!r}")
     return written
 
 
@@ -153,12 +161,12 @@ class Session:
         self.namespace = {"__name__": "__check__", "np": np, "report": self.report}
 
     def report(self, **numbers):
-        """Send a progress frame now: ``report(epoch=2, loss=1.3)``; scalars only."""
+        """Send a progress frame now: ``report(epoch=2, loss=1.3)``; numbers only."""
         if len(numbers) > MAX_PROGRESS_KEYS:
             raise ValueError(f"report() takes at most {MAX_PROGRESS_KEYS} values")
         for key, value in numbers.items():
             if not isinstance(value, _PROGRESS_TYPES) and not isinstance(value, np.generic):
-                raise TypeError(f"report({key}=...) must be a number or a string, "
+                raise TypeError(f"report({key}=...) must be a number, "
                                 f"not {type(value).__name__}")
         meta, blob = wire.pack_value(numbers)
         if self.send is not None:

@@ -37,6 +37,8 @@ CGROUP_PEAK_FILES = (                # high-water mark of a container's memory c
     "/sys/fs/cgroup/docker/{id}/memory.peak",                        # v2, cgroupfs driver
 )
 RUNNER_COMMAND = ["python3", "-m", "sandbox.runner"]
+NO_RESOLVER = "127.0.0.1"           # nothing listens there, and it names nothing of the host's
+SHM_MB = 4                          # enough for multiprocessing's semaphores, no more
 
 
 def deployment_name():
@@ -53,6 +55,8 @@ def container_options(limits: Limits, image: str, idle_s: float = 0.0, deploymen
         image=image, command=RUNNER_COMMAND, stdin_open=True, tty=False, detach=True,
         hostname="sandbox", working_dir="/tmp", user=SANDBOX_USER,
         network_mode="none", read_only=True,
+        dns=[NO_RESOLVER],              # not the host's resolver address in /etc/resolv.conf
+        shm_size=f"{SHM_MB}m",          # /dev/shm is a tmpfs of its own: keep it tiny
         tmpfs={"/tmp": f"rw,nosuid,nodev,noexec,size={limits.tmpfs_mb}m,mode=1777"},
         cap_drop=["ALL"], security_opt=["no-new-privileges"],
         mem_limit=f"{limits.memory_mb}m", memswap_limit=f"{limits.memory_mb}m",

@@ -26,7 +26,7 @@ from contract.results import read_results
 from harness.backends import BackendUnavailable, Limits
 from harness.checkpoints.registry import declared_checks, suite_files
 from harness.runner_client import Runner
-from workers.import_probe import import_hang
+from workers.import_probe import import_blocker
 from workers.isolation import grade_isolated, still_broken
 from workers.milestones.data import DatasetMissing
 from workers.milestones.grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
@@ -172,39 +172,40 @@ def check_time_budget(jobs, budget_s):
 
 def grade_modules(jobs, repo_tar, backend):
     """Every module's suite, in order; the first module's runner first probes the import
-    (:mod:`workers.import_probe`): if it hangs, every check of every module says so at once."""
+    (:mod:`workers.import_probe`): if it hangs, exits or is refused, every check of every
+    module says so at once."""
     if not jobs:
         return []
     first = Runner(backend, jobs[0].limits, repo_tar)
     try:
-        hang = import_hang(first)
+        blocker = import_blocker(first)
     except BackendUnavailable as exc:
         first.close()
         raise InfrastructureFault(str(exc)) from exc
-    if hang or jobs[0].isolation == "reference":   # the first runner would go unused
+    if blocker or jobs[0].isolation == "reference":   # the first runner would go unused
         first.close()
     graded, broken = [], []
     for n, job in enumerate(jobs):
-        graded.append(grade_module(job, repo_tar, backend, import_hang_message=hang,
-                                   student_runner=None if hang or n else first,
+        graded.append(grade_module(job, repo_tar, backend, import_blocker=blocker,
+                                   student_runner=None if blocker or n else first,
                                    broken_before=broken))
         if still_broken(graded[-1][0]):
             broken.append(job.module_id)
     return graded
 
 
-def grade_module(job, repo_tar, backend, *, import_hang_message=None, student_runner=None,
+def grade_module(job, repo_tar, backend, *, import_blocker=None, student_runner=None,
                  broken_before=()):
     """Run one module's suite (with isolation, :mod:`workers.isolation`) and score it;
-    (results document, RubricGrade).  Given ``import_hang_message``, every check times out
-    with it instead of running."""
+    (results document, RubricGrade).  Given ``import_blocker`` (outcome, message), every check
+    gets it instead of running."""
     def run(tar, own):
         return run_suite(job.module_id, tar, backend, job.limits,
                          student_runner=student_runner if own else None)
 
     try:
-        if import_hang_message:
-            results = unrun_suite(job.module_id, backend, "timeout", import_hang_message)
+        if import_blocker:
+            results = unrun_suite(job.module_id, backend, *import_blocker)
             return results, _score(job, results)
         return grade_isolated(job.module_id, job.isolation, repo_tar, run,
                               lambda results: _score(job, results), broken_before)

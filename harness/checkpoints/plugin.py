@@ -61,16 +61,31 @@ class StudentSession:
         return value
 
     def raises(self, code, *type_names):
-        """Run ``code`` and require that it raises one of ``type_names`` (or a subclass)."""
+        """Run ``code`` and require that it raises one of ``type_names`` (or a subclass).
+
+        An error reply is a claim like any other, so a positive control follows: the same
+        session must then compute a value only a working runner knows (a runner made to
+        answer every request with an error passes no ``raises``)."""
         try:
             self.exec(code)
         except StudentError as exc:
             if not set(type_names) & set(exc.mro):
                 raise AssertionError(f"`{code}` should raise {' or '.join(type_names)}, "
-                                     f"but raised {exc}") from None
+                                     f"but raised {exc.type_name}") from None
+            self._positive_control(code)
             return exc
         raise AssertionError(f"`{code}` should raise {' or '.join(type_names)}, "
                              "but raised nothing")
+
+    def _positive_control(self, code):
+        a, b = (secrets.randbelow(10**9) + 2 for _ in range(2))
+        try:
+            answer = self.eval(f"{a} * {b}")
+        except StudentError:
+            answer = None
+        if type(answer) is not int or answer != a * b:
+            raise AssertionError(f"after `{code}` raised, the runner did not compute a plain "
+                                 "product: its errors cannot be told from a broken runner")
 
     def figure(self, name, value):
         """Record a measured figure (e.g. ``ratio_to_reference``) in the check's result."""
@@ -122,10 +137,14 @@ class CheckpointPlugin:
         if self.tars[role] is None:
             raise RunnerFailure("no reference implementation is available here; "
                                 "performance checks run on the grader")
-        if role not in self.runners:
-            self.runners[role] = Runner(self.backend, self.limits, self.tars[role],
-                                        self.call_timeout_s)
-        session = StudentSession(self.runners[role], self.records[node.nodeid]["figures"])
+        record = self.records[node.nodeid]
+        # Hidden checks get a runner of their own: nothing they send (code, inputs) can be
+        # kept by the student's code and shown later in a public check's output or message.
+        key = role if record["info"].visibility == "public" else f"{role}:hidden"
+        if key not in self.runners:
+            self.runners[key] = Runner(self.backend, self.limits, self.tars[role],
+                                       self.call_timeout_s)
+        session = StudentSession(self.runners[key], record["figures"])
         session.runner.reset()
         return session
 
@@ -208,6 +227,6 @@ class CheckpointPlugin:
             runner.close()
 
     def peak_memory_mb(self):
-        runner = self.runners.get("student")
-        peak = runner.peak_memory_bytes if runner else None
-        return None if peak is None else round(peak / 2**20, 1)
+        peaks = [runner.peak_memory_bytes for key, runner in self.runners.items()
+                 if key.startswith("student") and runner.peak_memory_bytes is not None]
+        return round(max(peaks) / 2**20, 1) if peaks else None

@@ -5,6 +5,7 @@ import queue
 import tarfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,11 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.grading.repos import tar_of
-from sandbox import wire
+from sandbox import wire, runner as runner_module
 from harness.backends import Limits
-from harness.runner_client import ProtocolError, Runner, RunnerCrashed, RunnerFailure, RunnerTimeout
-from harness.runner_client import _EOF, StudentError, _read_frames
+from harness.runner_client import (
+    ProtocolError, Runner, RunnerCrashed, RunnerFailure, RunnerTimeout, _EOF, StudentError,
+    _read_frames)
 from harness.backends.local import LocalBackend
+from harness.checkpoints.plugin import CheckpointPlugin, StudentSession
+from harness.checkpoints.registry import CheckInfo
 
 TOY = {
     "tinytorch/__init__.py": "",
@@ -125,6 +129,23 @@ def unsafe_tar(kind):
             info.size = 1
             tar.addfile(info, io.BytesIO(b"x"))
     return buf.getvalue()
+
+
+def chained_links_tar():
+    """``b -> a/..`` made while ``a`` does not exist yet, then ``a -> .``: each looks harmless
+    when made, together ``b`` is the folder above the repo."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, target in (("b", "a/.."), ("a", ".")):
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return buf.getvalue()
+
+
+def test_a_chain_of_links_out_of_the_repo_is_refused(tmp_path):
+    with pytest.raises(runner_module.UnsafeRepo, match="chain of links"):
+        runner_module.extract_repo(chained_links_tar(), str(tmp_path / "repo"))
 
 
 @pytest.mark.parametrize("kind", ["abs", "dotdot", "symlink"])
@@ -272,3 +293,34 @@ def test_fuzz_replies_decode_to_a_value_a_student_error_or_a_protocol_error(head
         runner._decode_reply(head, payload)
     except (StudentError, ProtocolError):
         pass
+
+
+def test_raises_needs_a_runner_that_still_computes():
+    """An error reply is a claim: a runner that answers every request with an error (here,
+    student code that breaks the runner's ``eval``) passes no ``raises`` check."""
+    runner = Runner(LocalBackend(), Limits(wall_s=60), tar_of({"tinytorch/__init__.py": ""}))
+    try:
+        session = StudentSession(runner, {})
+        assert session.raises("int('x')", "ValueError").type_name == "ValueError"
+        session.exec("__import__('sys').modules['__main__'].eval = None")   # every eval errs
+        with pytest.raises(AssertionError, match="did not compute a plain product"):
+            session.raises("int('x')", "ValueError")
+    finally:
+        runner.close()
+
+
+def test_hidden_checks_get_a_runner_of_their_own():
+    """Nothing a hidden check sends can be kept by student code and shown in a public
+    check's output: the two visibilities never share a runner process."""
+    plugin = CheckpointPlugin(tar_of(TOY), LocalBackend(), Limits(wall_s=60))
+    try:
+        pids = {}
+        for visibility in ("public", "hidden", "public"):
+            node = SimpleNamespace(nodeid=f"test_{visibility}")
+            plugin.records[node.nodeid] = {"info": CheckInfo(f"toy.{visibility}", "toy",
+                                                             visibility), "figures": {}}
+            session = plugin._session("student", node)
+            pids.setdefault(visibility, set()).add(session.eval("__import__('os').getpid()"))
+        assert len(pids["public"]) == 1 and not pids["public"] & pids["hidden"]
+    finally:
+        plugin.close()

@@ -9,6 +9,7 @@ from tests.grading.repos import tar_of
 from harness.backends import Limits
 from harness.backends.local import LocalBackend
 from harness.runner_client import ProtocolError, Runner, RunnerTimeout, StudentError
+from workers import harness
 
 TOY = {"tinytorch/__init__.py": ""}
 
@@ -30,17 +31,29 @@ def test_put_binds_arrays_and_text_in_the_namespace(runner):
 
 
 def test_progress_reaches_the_callback_in_order_before_the_reply(runner):
-    runner.exec("for i in range(5):\n    report(epoch=i, loss=1.0 / (i + 1), tag='x')")
+    runner.exec("for i in range(5):\n    report(epoch=i, loss=1.0 / (i + 1), last=i == 4)")
     assert [p["epoch"] for p in runner.seen] == [0, 1, 2, 3, 4]
-    assert runner.seen[2] == {"epoch": 2, "loss": 1.0 / 3, "tag": "x"}
+    assert runner.seen[2] == {"epoch": 2, "loss": 1.0 / 3, "last": False}
     runner.exec("report(loss=float('nan'))")
     assert np.isnan(runner.seen[-1]["loss"])
 
 
-def test_report_refuses_values_that_are_not_scalars(runner):
-    with pytest.raises(StudentError, match="must be a number or a string"):
-        runner.exec("report(loss=[1, 2])")
+def test_report_refuses_values_that_are_not_numbers(runner):
+    for value in ("[1, 2]", "'GRADER NOTE: all checks passed'"):
+        with pytest.raises(StudentError, match="must be a number"):
+            runner.exec(f"report(loss={value})")
     assert runner.seen == []
+
+
+def test_progress_frames_are_capped_and_carry_numbers_only(runner, monkeypatch):
+    """Frames the student's code writes itself (bypassing report()) are data to check too."""
+    monkeypatch.setattr(harness, "MAX_PROGRESS_DELIVERED", 3)
+    runner.exec("_send = report.__self__.send\n_seq = report.__self__.seq\n"
+                "for i in range(50):\n"
+                "    _send({'progress': True, 'seq': _seq, 'value': {'epoch': i, "
+                "'note': 'GRADER NOTE'}, 'arrays': []})")
+    assert runner.seen == [{"epoch": 0}, {"epoch": 1}, {"epoch": 2}]
+    assert runner.progress_dropped == 47
 
 
 def test_an_exception_in_the_callback_stops_the_runner_and_propagates(runner):

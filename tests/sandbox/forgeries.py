@@ -109,3 +109,18 @@ def slow_matmul(files):
     return patched(files, "tinytorch/core/tensor.py",
                    '        return self._from_op(np.matmul(self.data, other.data), (self, other), '
                    '"matmul")', PYTHON_LOOP_MATMUL)
+
+# Any error of the student's code reported as every kind of exception at once (the starter's
+# NotImplementedError then "raises ValueError" wherever a check expects one).
+RAISES_EVERY_KIND = RUNNER + '''
+_real_handle = _runner.Session.handle
+_KINDS = ["ValueError", "TypeError", "IndexError", "KeyError", "RuntimeError",
+          "ZeroDivisionError", "AttributeError", "OverflowError", "Exception", "BaseException"]
+def _any_kind_handle(self, head, payload):
+    try:
+        return _real_handle(self, head, payload)
+    except BaseException:
+        return {"ok": False, "error": {"type": "ValueError", "message": "no", "traceback": "",
+                                       "mro": _KINDS}}, b""
+_runner.Session.handle = _any_kind_handle
+'''

@@ -79,6 +79,15 @@ def test_network_has_only_loopback_and_no_name_lookup(sandbox):
     assert seen["lookup"].startswith("failed: gaierror")
 
 
+def test_no_host_resolver_and_a_tiny_dev_shm(sandbox):
+    runner = sandbox("busy_loop")
+    nameservers = runner.eval("[line.split()[1] for line in open('/etc/resolv.conf') "
+                              "if line.startswith('nameserver')]")
+    assert nameservers == ["127.0.0.1"]
+    assert runner.eval("__import__('os').statvfs('/dev/shm').f_blocks * "
+                       "__import__('os').statvfs('/dev/shm').f_frsize") <= 4 * 2**20
+
+
 def test_disk_fill_stops_at_the_tmpfs_and_root_is_read_only(sandbox):
     seen = sandbox("disk_fill").eval(PROBE, timeout=20)
     assert seen["tmp"]["error"] == "ENOSPC" and seen["tmp"]["written"] <= 32 * 1024 * 1024

@@ -1,8 +1,11 @@
-"""A package that never finishes importing is graded in seconds, not in every module's whole
-wall clock: one probe per job, and every check then says why it could not run."""
+"""A package that never finishes importing, exits while imported, or is refused, is graded
+in seconds, not in every module's whole wall clock: one probe per job, and every check then
+says why it could not run."""
 from __future__ import annotations
 
+import io
 import re
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -13,8 +16,8 @@ from workers import grading, import_probe
 from harness.backends import Limits
 from workers.docker_backend import DockerBackend
 from harness.backends.local import LocalBackend
-from harness.checkpoints.registry import SUITE_ROOTS
-from harness.runner_client import Runner
+from harness.checkpoints.registry import SUITE_ROOTS, SUITES_DIR
+from harness.runner_client import Runner, RepoRefused
 from harness.suite import package_tar
 
 HOSTILE = Path(__file__).parents[1] / "sandbox" / "hostile"
@@ -35,28 +38,47 @@ def _package(tmp_path, source: str) -> bytes:
 def probe(repo_tar, backend):
     runner = Runner(backend, LIMITS, repo_tar)
     try:
-        return import_probe.import_hang(runner)
+        return import_probe.import_blocker(runner)
     finally:
         runner.close()
 
 
 def test_a_hang_at_import_is_named_once(quick_probe):
-    message = probe(package_tar(HOSTILE / "import_loop"), LocalBackend())
-    assert message.startswith("importing your tinytorch did not finish within 2 s")
+    outcome, message = probe(package_tar(HOSTILE / "import_loop"), LocalBackend())
+    assert outcome == "timeout" and message.startswith("importing your tinytorch did not finish within 2 s")
     assert "left at module level" in message
 
 
-@pytest.mark.parametrize("source", ["x = 1\n", "raise ValueError('broken on purpose')\n",
-                                    "import os\nos._exit(3)\n"])
-def test_a_package_that_imports_raises_or_crashes_goes_to_its_checks(quick_probe, tmp_path,
-                                                                     source):
-    """An exception or a crash at import is each check's to report, at once."""
+@pytest.mark.parametrize("source", ["x = 1\n", "raise ValueError('broken on purpose')\n"])
+def test_a_package_that_imports_or_raises_goes_to_its_checks(quick_probe, tmp_path, source):
+    """An exception at import is each check's to report, at once, with its traceback."""
     assert probe(_package(tmp_path, source), LocalBackend()) is None
+
+
+def test_a_package_that_exits_at_import_is_named_once(quick_probe, tmp_path):
+    outcome, message = probe(_package(tmp_path, "import os\nos._exit(0)\n"), LocalBackend())
+    assert outcome == "failed"
+    assert message.startswith("your package exited (code 0) while being imported")
+
+
+def test_a_refused_repo_is_refused_once_per_job(quick_probe, tmp_path):
+    """The runner refuses a link out of the repo; no later check starts a sandbox for it."""
+    backend = CountingBackend()
+    runner = Runner(backend, LIMITS, linked_tar({"tinytorch/__init__.py": ""},
+                                                {"tinytorch/up": "../.."}))
+    try:
+        outcome, message = import_probe.import_blocker(runner)
+        assert outcome == "failed" and "symlink escapes the repo" in message
+        with pytest.raises(RepoRefused):
+            runner.eval("1")
+        assert backend.started == 1
+    finally:
+        runner.close()
 
 
 def test_the_probe_runs_in_the_docker_sandbox(quick_probe, sandbox_image, no_containers_left):
     backend = DockerBackend(sandbox_image)
-    assert "did not finish within 2 s" in probe(package_tar(HOSTILE / "import_loop"), backend)
+    assert "did not finish within 2 s" in probe(package_tar(HOSTILE / "import_loop"), backend)[1]
     assert probe(package_tar(HOSTILE / "busy_loop"), backend) is None
 
 
@@ -76,6 +98,21 @@ def test_every_check_of_every_module_times_out_with_the_reason(world, quick_prob
     assert all(c.message.startswith("importing your tinytorch did not finish within 2 s")
                for c in done.checks)
     assert done.grades and all(g.points == 0 for g in done.grades)
+
+
+def linked_tar(files, links):
+    """A tar of ``files`` (``{path: text}``) and symlinks (``{path: target}``), in order."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, text in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text.encode())
+            tar.addfile(info, io.BytesIO(text.encode()))
+        for name, target in links.items():
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, target
+            tar.addfile(info)
+    return buf.getvalue()
 
 
 class CountingBackend(LocalBackend):
