@@ -1,8 +1,15 @@
 """Parameters are checked the same way everywhere: a value the API does not understand is a
-JSON 400 naming it (never silently ignored), and an unknown URL under /api/ answers JSON."""
+JSON 400 naming it (never silently ignored), and an unknown URL under /api/ answers JSON.
+And what the API shows a student: never the cause of an infrastructure error."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
+
+from autograder.api.serialize import INFRA_ERROR_FOR_STUDENTS
+from autograder.db import get_session
+from autograder.models import Submission, SubmissionStatus
+from tests.service.seed import graded_submission
 
 
 @pytest.mark.parametrize("value", ["1", "yes", "True"])
@@ -38,3 +45,18 @@ def test_a_non_integer_id_is_a_json_404_and_pages_keep_html(client, world):
     assert wrong_method.status_code == 405 and wrong_method.is_json
     page = client.get("/no/such/page")
     assert page.status_code == 404 and not page.is_json
+
+
+def test_students_never_read_the_cause_of_an_infrastructure_error(app, client, world):
+    submission_id = graded_submission(app, "ml101", "alice")
+    cause = "repository /srv/autograder/repos/ml101/alice.git is missing"
+    with app.app_context():
+        row = get_session().scalar(select(Submission).where(Submission.id == submission_id))
+        row.status, row.status_detail = SubmissionStatus.infra_error, cause
+        get_session().commit()
+    for path in (f"/api/v1/submissions/{submission_id}", "/api/v1/courses/ml101/submissions"):
+        seen_by = {login: client.get(path, auth=world.auth(login)).json
+                   for login in ("alice", "ta1")}
+        details = {login: (body.get("items") or [body])[0]["status_detail"]
+                   for login, body in seen_by.items()}
+        assert details == {"alice": INFRA_ERROR_FOR_STUDENTS, "ta1": cause}
