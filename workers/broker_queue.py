@@ -10,7 +10,7 @@ kombu's Redis channel, so they follow the transport's own layout.
 import base64
 import json
 
-GRADE_TASK = "workers.tasks.grade_submission"
+from autograder.queue import GRADE_TASK
 
 
 def submissions_in_broker(app, queue):

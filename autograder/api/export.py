@@ -2,23 +2,18 @@
 from __future__ import annotations
 
 from flask import Response, request
+from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, Forbidden
 
 from autograder.access import course_for, require_user
 from autograder.api import bp
+from autograder.api.params import choice, flag, whole_number
 from autograder.db import get_session
 from autograder.export import FORMATS, ExportError, ExportOptions
 from autograder.gradebook import build_gradebook
-from autograder.models import Role
+from autograder.models import Course, Membership, Role
 
 IDENTIFIERS = ("email", "idnumber", "username")
-
-
-def _choice(name: str, choices, default: str) -> str:
-    value = request.args.get(name, default)
-    if value not in choices:
-        raise BadRequest(f"{name}: one of {', '.join(choices)}, got {value!r}")
-    return value
 
 
 @bp.get("/courses/<course_slug>/export")
@@ -26,14 +21,11 @@ def export(course_slug: str):
     course, role = course_for(course_slug, require_user())
     if role is not Role.instructor:
         raise Forbidden("only the course's instructors export grades")
-    format_name = _choice("format", sorted(FORMATS), "canvas")
-    decimals = request.args.get("decimals", "2")
-    if not decimals.isdigit() or int(decimals) > 6:
-        raise BadRequest(f"decimals: a whole number from 0 to 6, got {decimals!r}")
-    options = ExportOptions(percent=request.args.get("percent") == "true",
-                            decimals=int(decimals),
-                            identifier=_choice("identifier", IDENTIFIERS, "email"))
-    sections = set(request.args.getlist("section")) or None
+    format_name = choice(request.args, "format", sorted(FORMATS), "canvas")
+    options = ExportOptions(percent=flag(request.args, "percent"),
+                            decimals=whole_number(request.args, "decimals", 2, 0, 6),
+                            identifier=choice(request.args, "identifier", IDENTIFIERS, "email"))
+    sections = _sections(course)
     try:
         text = FORMATS[format_name](build_gradebook(get_session(), course, sections), options)
     except ExportError as error:
@@ -41,3 +33,19 @@ def export(course_slug: str):
     filename = f"{course.slug}-{format_name}.csv"
     return Response(text, mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _sections(course: Course) -> set[str] | None:
+    """The ``section`` filter; a section no student is in is refused (an empty export would
+    look like a course without grades)."""
+    wanted = {value for value in request.args.getlist("section") if value}
+    if not wanted:
+        return None
+    known = set(get_session().scalars(select(Membership.section).where(
+        Membership.course_id == course.id, Membership.role == Role.student,
+        Membership.section.is_not(None))))
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise BadRequest(f"section: no student of {course.slug} is in {', '.join(unknown)}; "
+                         f"sections: {', '.join(sorted(known)) or 'none'}")
+    return wanted

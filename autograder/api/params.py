@@ -39,6 +39,24 @@ def _status(args: MultiDict) -> SubmissionStatus | None:
         raise BadRequest(f"status: one of {choices}, got {raw!r}") from None
 
 
+def flag(args: MultiDict, name: str, default: bool = False) -> bool:
+    """A boolean parameter: ``true`` or ``false`` (anything else is refused, never ignored)."""
+    raw = _text(args, name)
+    if raw is None:
+        return default
+    if raw not in ("true", "false"):
+        raise BadRequest(f"{name}: true or false, got {raw!r}")
+    return raw == "true"
+
+
+def choice(args: MultiDict, name: str, choices, default: str) -> str:
+    """One of ``choices``; empty or absent: ``default``."""
+    value = _text(args, name) or default
+    if value not in choices:
+        raise BadRequest(f"{name}: one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def whole_number(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
     raw = args.get(name) or str(default)
     if not raw.isdigit() or not low <= int(raw) <= high:

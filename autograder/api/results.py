@@ -31,7 +31,8 @@ def submissions(course_slug: str):
     wanted = submission_filter(request.args, student)
     page, per_page = page_and_size(request.args, current_app.config["API_PAGE_SIZE_MAX"])
     items, total = list_submissions(get_session(), course, wanted, page, per_page)
-    return jsonify(items=[serialize.submission_summary(s) for s in items], page=page,
+    return jsonify(items=[serialize.submission_summary(s, role in STAFF_ROLES) for s in items],
+                   page=page,
                    per_page=per_page, total=total)
 
 

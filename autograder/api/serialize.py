@@ -9,7 +9,7 @@ from datetime import datetime
 
 from autograder.gradebook import Gradebook
 from autograder.models import (AuditEvent, CheckResult, Grade, GradeOverride, Submission,
-                               Visibility)
+                               SubmissionStatus, Visibility)
 from autograder.policy import FinalGrade
 
 
@@ -17,7 +17,19 @@ def timestamp(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat(timespec="seconds") + "Z"
 
 
-def submission_summary(submission: Submission) -> dict:
+# What a student reads instead of an infrastructure error's cause (it may name server paths,
+# images or hosts: for staff only).
+INFRA_ERROR_FOR_STUDENTS = ("the grader could not run this submission: our fault, never a "
+                            "grade; it is retried, and the course staff can see the cause")
+
+
+def _status_detail(submission: Submission, staff: bool) -> str | None:
+    if submission.status is SubmissionStatus.infra_error and not staff:
+        return INFRA_ERROR_FOR_STUDENTS
+    return submission.status_detail
+
+
+def submission_summary(submission: Submission, staff: bool = True) -> dict:
     return {
         "id": submission.id,
         "course": submission.course.slug,
@@ -26,7 +38,7 @@ def submission_summary(submission: Submission) -> dict:
         "branch": submission.branch,
         "pushed_at": timestamp(submission.pushed_at),
         "status": submission.status.value,
-        "status_detail": submission.status_detail,
+        "status_detail": _status_detail(submission, staff),
     }
 
 
@@ -54,7 +66,7 @@ def _hidden_summary(checks: list[CheckResult]) -> dict[str, dict[str, int]]:
 def submission_detail(submission: Submission, staff: bool) -> dict:
     hidden = [c for c in submission.checks if c.visibility is Visibility.hidden]
     shown = submission.checks if staff else [c for c in submission.checks if c not in hidden]
-    return {**submission_summary(submission),
+    return {**submission_summary(submission, staff),
             "started_at": timestamp(submission.started_at),
             "finished_at": timestamp(submission.finished_at),
             "checks": [_check(c) for c in shown],

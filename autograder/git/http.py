@@ -35,6 +35,8 @@ CHUNK = 64 * 1024
 # Read this much past the cap so git's own "pack exceeds maximum allowed size" reaches the
 # client before we drop the connection.
 DRAIN_SLACK = 16 * 1024 * 1024
+PACK_TOO_BIG = b"pack exceeds maximum allowed size"
+SIDEBAND_MESSAGE = b"\x02"     # side-band channel 2: shown to the user as "remote: ..."
 
 
 @bp.errorhandler(HTTPException)
@@ -141,6 +143,9 @@ def _run_backend(repo: Repo, user: User, path_tail: str) -> Response:
     if bridge is not None:
         bridge.start()
     limit = current_app.config["MAX_PUSH_BYTES"] + DRAIN_SLACK
+    current_limit_note = (f"this course server takes pushes of up to "
+                          f"{_binary_size(current_app.config['MAX_PUSH_BYTES'])}: keep "
+                          f"datasets and large files out of the repo").encode()
     feeder = threading.Thread(target=_feed, args=(request.stream, process.stdin, limit),
                               daemon=True)
     feeder.start()
@@ -167,14 +172,49 @@ def _run_backend(repo: Repo, user: User, path_tail: str) -> Response:
         finish()
         raise
 
+    def chunks():
+        while chunk := process.stdout.read1(CHUNK):
+            yield chunk
+
     def body():
         try:
-            while chunk := process.stdout.read1(CHUNK):
-                yield chunk
+            if path_tail == "git-receive-pack":
+                yield from _noting_the_push_limit(chunks(), current_limit_note)
+            else:
+                yield from chunks()
         finally:
             finish()
 
     return Response(body(), status=status, headers=headers, direct_passthrough=True)
+
+
+def _binary_size(size: int) -> str:
+    return f"{size / 2**20:.4g} MiB" if size >= 2**20 else f"{size / 2**10:.4g} KiB"
+
+
+def _noting_the_push_limit(chunks, note: bytes):
+    """receive-pack's response, passed through pkt-line by pkt-line; after git's own "pack
+    exceeds maximum allowed size" (a side-band message that does not say the limit) one more
+    side-band message says it."""
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        packets = []
+        while len(buffer) >= 4:
+            try:
+                length = max(int(buffer[:4], 16), 4)
+            except ValueError:      # not pkt-lines: pass the rest through untouched
+                yield from (b"".join(packets), buffer, *chunks)
+                return
+            if len(buffer) < length:
+                break
+            packet, buffer = buffer[:length], buffer[length:]
+            packets.append(packet)
+            if packet[4:5] == SIDEBAND_MESSAGE and PACK_TOO_BIG in packet:
+                line = SIDEBAND_MESSAGE + note + b"\n"
+                packets.append(b"%04x" % (len(line) + 4) + line)
+        yield b"".join(packets)
+    yield buffer
 
 
 def _feed(stream, stdin, limit: int) -> None:

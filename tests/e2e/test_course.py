@@ -77,7 +77,7 @@ def test_gradebook_and_canvas_export_agree(course):
                         for login, cells in points.items()}
 
 
-def test_a_rubric_fix_regrades_and_is_audited(course, rubrics):
+def test_a_rubric_fix_regrades_and_is_audited(course, rubrics, stack):
     """All-or-nothing on the activation checks: the buggy student loses those points, the
     reference keeps full marks, and the regrade is in the audit log with its reason."""
     classroom, pushes = course
@@ -88,6 +88,9 @@ def test_a_rubric_fix_regrades_and_is_audited(course, rubrics):
         '  - match: "activations.*"\n    points: 80\n    all_or_nothing: true\n'))
     assert "all_or_nothing: true" in rubric.read_text()
     reason = "activation checks are all or nothing"
+    updated = stack.cli("course", "update", str(rubrics), "--by", classroom.instructor[0],
+                        "--reason", reason).stdout     # workers grade the stored rubric
+    assert "rubric of 03_activations: " in updated
     answer = classroom.api("POST", f"/courses/{classroom.slug}/modules/03_activations/regrade",
                            json={"reason": reason}).json()
     assert sorted(answer["submissions"]) == sorted(p.submission_id for p in pushes.values())

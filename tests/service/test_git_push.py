@@ -138,6 +138,8 @@ def test_a_push_over_the_size_cap_is_refused_and_records_nothing(app, world, liv
     refused = git("push", "origin", "main", cwd=work, check=False)
     assert refused.returncode != 0
     assert "pack exceeds maximum allowed size" in refused.stderr
+    assert "remote: this course server takes pushes of up to 256 KiB: keep datasets and " \
+           "large files out of the repo" in refused.stderr
     assert _submissions(app) == []
     heads = git("ls-remote", "origin", "refs/heads/main", cwd=work).stdout
     assert heads.split()[0] != git("rev-parse", "HEAD", cwd=work).stdout.strip()

@@ -12,6 +12,7 @@ import sys
 
 import pytest
 
+from autograder.course.stored import store_rubrics, validate_course_file
 from autograder.models import Course, SubmissionStatus
 from autograder.queue import enqueue
 from tests.milestones.course_data import CIFAR_PLAN, GPT_PLAN, build_course_data
@@ -31,9 +32,13 @@ def grade_milestones_too(world):
         shutil.copyfile(CHECKOUT / "rubrics" / f"{name}.yaml", world.rubrics_dir / f"{name}.yaml")
         lines.append(f"  - {{id: {name}, title: {name}, points: 10, deadline: {DEADLINE}, "
                      f"rubric: {name}.yaml}}")
-    with world.sessions() as session:
+    course_file = world.rubrics_dir / "course.yaml"
+    course_file.write_text(course_file.read_text() + "\n".join(lines) + "\n")
+    with world.sessions() as session:        # what `autograder course update` stores
         course = session.get(Course, world.course_id)
-        course.config_yaml += "\n" + "\n".join(lines) + "\n"
+        checked = validate_course_file(session, course_file, course)
+        course.config_yaml = checked.text
+        store_rubrics(session, course, checked.rubrics)
         session.commit()
 
 
