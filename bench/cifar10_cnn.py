@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import os
 
-# One BLAS thread: this net's GEMMs are narrow (24-96 output channels), so a second OpenBLAS
-# thread buys little wall time and, on a shared machine, spins: CPU-seconds doubled in our runs.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before NumPy loads; why: milestones/cifar10.py
 
 import argparse  # noqa: E402
 import resource  # noqa: E402
