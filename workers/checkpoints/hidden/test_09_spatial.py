@@ -4,7 +4,7 @@ gradients, bad input, and Conv2d's speed and im2col memory against the reference
 import numpy as np
 
 from workers.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from workers.checkpoints.inputs import fixed
+from workers.checkpoints.inputs import fixed, results
 from workers.checkpoints.perf import peak_ratio_to_reference
 from workers.checkpoints.public.test_07_autograd import grads
 from workers.checkpoints.public.test_09_spatial import (
@@ -156,7 +156,8 @@ def test_conv2d_configs(student, rng):
                              f"Conv2d({w_shape[1]}, {w_shape[0]}, {w_shape[2:]}, stride={stride}, "
                              f"padding={padding}) on an input of shape {x_shape}"))
         student.exec("\n".join(code))
-        got = student.eval("[" + ", ".join(f"conv{i}(x{i})" for i in range(len(expected))) + "]")
+        got = results(student, "[" + ", ".join(f"conv{i}(x{i})" for i in range(len(expected)))
+                      + "]", len(expected))
         for value, (want, what) in zip(got, expected):
             assert_array(value, want, rtol=1e-10, atol=1e-10, what=what)
 
