@@ -14,6 +14,7 @@ import numpy as np
 
 from harness.checkpoints.expect import assert_array
 from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.plugin import describe
 
 
 def fixed(seed):
@@ -64,6 +65,16 @@ def extreme_rows(rng, rows, cols):
     return (level + spread * rng.normal(size=(rows, cols))).astype(np.float32)
 
 
+def results(student, expr, count):
+    """The runner's list of ``count`` values for ``expr``: the reply is only a claim, and a
+    short list must not let a ``zip`` skip comparisons."""
+    got = student.eval(expr)
+    if type(got) is not list or len(got) != count:
+        raise AssertionError(f"`{expr[:80]}` should give a list of {count} values, got "
+                             f"{describe(got)}")
+    return got
+
+
 class Cases:
     """Tensors sent to the runner as named literals and expressions checked in one round trip::
 
@@ -95,6 +106,7 @@ class Cases:
     def check(self, student, **defaults):
         """Run the setup, evaluate every expression at once and compare each result here."""
         student.exec("\n".join(self.code))
-        got = student.eval("[" + ", ".join(expr for expr, *_ in self.items) + "]")
+        got = results(student, "[" + ", ".join(expr for expr, *_ in self.items) + "]",
+                      len(self.items))
         for value, (expr, expected, what, options) in zip(got, self.items):
             assert_array(value, expected, what=f"{what}: `{expr}`", **{**defaults, **options})

@@ -3,7 +3,7 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from harness.checkpoints.inputs import Cases, floats
+from harness.checkpoints.inputs import Cases, floats, results
 from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.perf import Workload
 
@@ -114,7 +114,7 @@ def test_dropout_seeded(student, rng):
                  "for name in ('c', 'd'):\n"
                  f"    manual_seed({seed})\n    layer = Dropout(0.3)\n"
                  "    outs[name] = [layer(x), layer(x)]")
-    outs = student.eval("outs")
+    outs = dict(zip("abcd", results(student, "[outs[name] for name in 'abcd']", 4)))
     for first, second, why in (("a", "b", "Dropout(0.3, rng=default_rng(s)) must draw from that "
                                 "rng, whatever manual_seed said before"),
                                ("c", "d", "Dropout(0.3) after manual_seed(s) must draw the "
@@ -136,7 +136,7 @@ def test_dropout_p_values(student, rng):
     student.exec(f"{IMPORT}\nx = Tensor({literal(x)})\n"
                  f"ys = [Dropout(p, rng=np.random.default_rng({int(rng.integers(2**31))}))(x) "
                  f"for p in {rates.tolist()}]")
-    for p, y in zip(rates, student.eval("ys")):
+    for p, y in zip(rates, results(student, "ys", len(rates))):
         dropped = float(np.mean(y == 0))
         if abs(dropped - p) > 4 * np.sqrt(p * (1 - p) / x.size):
             raise AssertionError(f"Dropout({p}) dropped {dropped:.1%} of the inputs")
@@ -168,7 +168,8 @@ def test_kaiming_shapes(student, rng):
                  "for s, f, g in specs]\n"
                  f"again = [kaiming_uniform(s, f, np.random.default_rng({seed}), gain=g) "
                  "for s, f, g in specs]")
-    draws = zip(KAIMING_SPECS, student.eval("draws"), student.eval("again"))
+    draws = zip(KAIMING_SPECS, *(results(student, name, len(KAIMING_SPECS))
+                                for name in ("draws", "again")))
     for (shape, fan_in, gain), w, w2 in draws:
         what = f"kaiming_uniform({shape}, {fan_in}, rng, gain={gain})"
         assert_equal([list(w.shape), str(w.dtype)], [list(shape), "float32"],

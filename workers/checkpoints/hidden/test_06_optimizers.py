@@ -3,7 +3,7 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from harness.checkpoints.inputs import floats
+from harness.checkpoints.inputs import floats, results
 from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.perf import Workload
 from harness.checkpoints.public.test_06_optimizers import (GRADS, IMPORT, START, adam_steps,
@@ -116,7 +116,7 @@ def run_loop(student, starts, steps, optimizer):
     """The student's parameters after ``optimizer`` took ``steps`` (see steps_in_place)."""
     listed = "[" + ", ".join(literal(a) for a in starts) + "]"
     student.exec(f"{IMPORT}\n{parameters(listed)}opt = {optimizer}\n{steps_in_place(steps)}")
-    return student.eval("params")
+    return results(student, "params", len(starts))
 
 
 @check("optimizers.loop.reused_grads", "SGD, Nesterov, Adam (other betas and eps) and AdamW "
@@ -150,7 +150,7 @@ def test_state_resume(student, rng):
         student.exec("saved = opt.state_dict()\n"
                      f"{parameters('[q.data.copy() for q in params]')}opt = {optimizer}\n"
                      f"opt.load_state_dict(*saved)\n{steps_in_place(steps[2:])}")
-        for index, (want, value) in enumerate(zip(straight, student.eval("params"))):
+        for index, (want, value) in enumerate(zip(straight, results(student, "params", len(starts)))):
             assert_array(value, want, rtol=0, atol=0,
                          what=f"parameter {index} after 2 steps, state_dict(), a new "
                               f"{optimizer.split('(')[0]} loading it and 2 more steps")

@@ -4,8 +4,8 @@ gradients, bad input, and Conv2d's speed and im2col memory against the reference
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from harness.checkpoints.inputs import fixed
-from harness.checkpoints.perf import peak_ratio_to_reference, Workload
+from harness.checkpoints.inputs import fixed, results
+from harness.checkpoints.perf import Workload, peak_ratio_to_reference
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_09_spatial import (
     GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, assert_running_stats, backward,
@@ -161,7 +161,8 @@ def test_conv2d_configs(student, rng):
                              f"Conv2d({w_shape[1]}, {w_shape[0]}, {w_shape[2:]}, stride={stride}, "
                              f"padding={padding}) on an input of shape {x_shape}"))
         student.exec("\n".join(code))
-        got = student.eval("[" + ", ".join(f"conv{i}(x{i})" for i in range(len(expected))) + "]")
+        got = results(student, "[" + ", ".join(f"conv{i}(x{i})" for i in range(len(expected)))
+                      + "]", len(expected))
         for value, (want, what) in zip(got, expected):
             assert_array(value, want, rtol=1e-10, atol=1e-10, what=what)
 
