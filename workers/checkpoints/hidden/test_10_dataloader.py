@@ -179,3 +179,22 @@ def test_augment_seeded(student, rng):
                          f"{number + 1} from a second loader with seed={seeds[0]}")
     if all(np.array_equal(x[0], y[0]) for a, b in zip(first, other) for x, y in zip(a, b)):
         raise AssertionError(f"seeds {seeds[0]} and {seeds[1]} gave the same augmented batches")
+
+
+@check("dataloader.transforms.normalize_channels", "Normalize works for 1 or 5 channels, a batch "
+       "of one and tiny standard deviations, giving float32", "hidden")
+def test_normalize_channels(student, rng):
+    student.exec(IMPORT)
+    for shape, dtype in (((1, 1, 3, 2), np.uint8), ((4, 5, 2, 3), np.float64),
+                         ((2, 5, 1, 1), np.uint8)):
+        channels = shape[1]
+        images = (rng.integers(0, 256, shape) if dtype == np.uint8
+                  else rng.uniform(0, 1, shape)).astype(dtype)
+        mean = rng.uniform(0.2, 0.8, channels).round(4)
+        std = (10.0 ** rng.uniform(-3, 0, channels)).round(6)
+        scaled = images / 255.0 if dtype == np.uint8 else images
+        expected = (scaled - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)
+        assert_array(student.array(f"Normalize({mean.tolist()}, {std.tolist()})"
+                                   f"({literal(images)})"), expected, dtype=np.float32,
+                     rtol=1e-5, atol=1e-4, what=f"Normalize(mean, std={std.tolist()}) of "
+                     f"{np.dtype(dtype).name} images of shape {shape}")
