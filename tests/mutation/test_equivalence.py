@@ -109,3 +109,11 @@ def test_a_branch_the_suite_never_takes_is_untested_not_equivalent():
                      "`k, v = cache.update(k, v)`")]
     result = run_mutant("13_attention", mutant, files_of_checkout(REFERENCE_ROOT), "local")
     assert result.status == SURVIVED and "never reaches line" in result.detail
+
+
+def test_numpy_scalars_are_compared_by_value():
+    """A sampler returns ``np.int64``: a different token is a difference."""
+    def argmax(p):
+        return np.argmax(p)
+    with pytest.raises(MutantDiffers):
+        differential(lambda p: np.argmin(p))(argmax)(np.array([0.1, 0.7, 0.2]))

@@ -102,11 +102,13 @@ def _perturbed(value, rng, scale, seen):
 def _same(a, b, depth):
     if depth > MAX_DEPTH:
         return True
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and _arrays_same(a, b)
+    arrays = (np.ndarray, np.generic)   # NumPy scalars (np.int64, np.bool_...) too
+    if isinstance(a, arrays) or isinstance(b, arrays):
+        return isinstance(a, arrays) and isinstance(b, arrays) and \
+            _arrays_same(np.asarray(a), np.asarray(b))
     if type(a) is not type(b):
         return False
-    if isinstance(a, (float, np.floating, complex)):
+    if isinstance(a, (float, complex)):
         return bool(np.isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=True))
     if isinstance(a, (list, tuple)):
         return len(a) == len(b) and all(_same(x, y, depth + 1) for x, y in zip(a, b))
@@ -117,7 +119,10 @@ def _same(a, b, depth):
     attributes = getattr(a, "__dict__", None)
     if isinstance(attributes, dict):
         return _same(attributes, b.__dict__, depth + 1)
-    return True   # functions, generators, ...: same type is all we can say
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - no comparison: same type is all we can say
+        return True
 
 
 def _arrays_same(a, b):
