@@ -18,7 +18,7 @@ from datetime import timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from autograder.course.stored import rubrics_for_grading, course_config
+from autograder.course.stored import rubrics_for_grading
 from autograder.models import CheckResult, Grade, Submission, SubmissionStatus, utcnow
 from autograder.rubric import LoadedRubric, NotGradable, RubricMismatch, grade, load_rubric
 from autograder.yaml_files import ConfigError

@@ -9,7 +9,6 @@ from werkzeug.exceptions import BadRequest, Forbidden, NotFound
 
 from autograder.access import ID_MAX, require_user, staff_course, visible_submission
 from autograder.api import bp, serialize
-from autograder.course.stored import course_config
 from autograder.db import get_session
 from autograder.models import (STAFF_ROLES, AuditEvent, Course, Grade, GradeOverride,
                                Submission, User)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from autograder.course.course_file import (
-    CourseConfig, load_course_document, parse_course, load_course)
+    CourseConfig, load_course_document, parse_course)
 from autograder.models import Course, CourseRubric, Membership, Role, User, utcnow
 from autograder.policy import apply_late_penalty, closes_at, effective_deadline, lateness
 from autograder.rubric.cli import check_rubric

@@ -11,7 +11,6 @@ from autograder.api.queries import (
     SubmissionFilter, audit_log, list_submissions, oldest_queued, status_counts, students,
     unfinished, unfinished_submissions)
 from autograder.course.stored import course_config
-from autograder.api.serialize import submission_detail
 from autograder.db import get_session
 from autograder.gradebook import build_gradebook
 from autograder.models import STAFF_ROLES, SubmissionStatus

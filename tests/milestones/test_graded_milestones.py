@@ -187,13 +187,13 @@ def _fake(data, plan, report):
     assert graded("cifar10", document).points == 0
 
 
-NGRAM = f"""
+NGRAM = """
 def _fake(data, plan, report):
     ids = data["train_ids"].astype(_np.int64)
     table = _np.zeros((int(plan["vocab_size"]),) * 2, dtype=_np.float32)
     _np.add.at(table, (ids[:-1], ids[1:]), 1.0)
-    return {{"weights": {{"bigram": table}}, "epochs_done": None, "epochs_planned": None,
-             "steps": 10, "out_of_time": True}}
+    return {"weights": {"bigram": table}, "epochs_done": None, "epochs_planned": None,
+             "steps": 10, "out_of_time": True}
 """
 
 

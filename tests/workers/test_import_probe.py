@@ -16,7 +16,7 @@ from workers import grading, import_probe
 from harness.backends import Limits
 from workers.docker_backend import DockerBackend
 from harness.backends.local import LocalBackend
-from harness.checkpoints.registry import SUITE_ROOTS, SUITES_DIR
+from harness.checkpoints.registry import SUITE_ROOTS
 from harness.runner_client import Runner, RepoRefused
 from harness.suite import package_tar
 

@@ -6,7 +6,7 @@ import numpy as np
 from harness.checkpoints import assert_array, assert_equal, check
 from harness.checkpoints.inputs import floats
 from harness.checkpoints.public.test_13_attention import literal
-from harness.checkpoints.public.test_08_training import IMPORT, LINEAR_SGD, X, Y, batches, weights
+from harness.checkpoints.public.test_08_training import IMPORT, LINEAR_SGD, X, batches, weights
 
 TRAINED = f"{IMPORT}\nimport os, tempfile\n{LINEAR_SGD}trainer.train_epoch({batches(slice(None))})\n"
 
