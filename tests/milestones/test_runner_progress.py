@@ -8,8 +8,8 @@ import pytest
 from tests.grading.repos import tar_of
 from harness.backends import Limits
 from harness.backends.local import LocalBackend
+from harness import runner_client
 from harness.runner_client import ProtocolError, Runner, RunnerTimeout, StudentError
-from workers import harness
 
 TOY = {"tinytorch/__init__.py": ""}
 
@@ -47,7 +47,7 @@ def test_report_refuses_values_that_are_not_numbers(runner):
 
 def test_progress_frames_are_capped_and_carry_numbers_only(runner, monkeypatch):
     """Frames the student's code writes itself (bypassing report()) are data to check too."""
-    monkeypatch.setattr(harness, "MAX_PROGRESS_DELIVERED", 3)
+    monkeypatch.setattr(runner_client, "MAX_PROGRESS_DELIVERED", 3)
     runner.exec("_send = report.__self__.send\n_seq = report.__self__.seq\n"
                 "for i in range(50):\n"
                 "    _send({'progress': True, 'seq': _seq, 'value': {'epoch': i, "
