@@ -19,8 +19,8 @@ from workers.milestones.data import DatasetMissing, check_datasets, job_data
 from workers.milestones.job import RUBRICS_DIR, accuracy_of, run_milestone, val_loss_of
 
 LIMITS = Limits(wall_s=150, memory_mb=1536, cpus=1)   # one BLAS thread: no spinning when busy
-CONV_WEIGHT_GRAD = ('d_weight = (g.T @ ctx.saved["cols"]).reshape(c_out, kh, kw, c_in)'
-                    '.transpose(0, 3, 1, 2)')
+CONV_WEIGHT_GRAD = ('d_weight = (ctx.saved["cols"].T @ g).reshape(kh, kw, c_in, c_out)'
+                    '.transpose(3, 2, 0, 1)')
 
 
 @pytest.fixture(scope="module")
