@@ -84,14 +84,28 @@ def test_bpe_roundtrip(student):
 @check("tokenization.bpe.compresses", "BPE encodes the corpus in far fewer tokens than "
        "characters, and more merges never make it longer", "public")
 def test_bpe_compresses(student):
-    student.exec(f"{IMPORT}\n" + "".join(
-        f"ids{size} = BPETokenizer({size}).train({CORPUS!r}).encode({CORPUS!r})\n"
-        for size in (60, 120, 240)))
-    lengths = [student.eval(f"len(ids{size})") for size in (60, 120, 240)]
+    lengths = []
+    for size in (60, 120, 240):
+        student.exec(f"{IMPORT}\nbpe = BPETokenizer({size}).train({CORPUS!r})")
+        lengths.append(len(spelled_here(student, "bpe", CORPUS, f"BPETokenizer({size})")))
     if not lengths[0] >= lengths[1] >= lengths[2] or lengths[1] > 0.6 * len(CORPUS):
         raise AssertionError(f"BPE with vocab_size 60, 120, 240 encoded the {len(CORPUS)}-"
                              f"character corpus in {lengths} tokens: expected fewer tokens for "
                              "more merges, and at most 60% of the characters with 120")
+
+
+def spelled_here(student, tokenizer, text, what):
+    """``tokenizer.encode(text)``, accepted only if its ids, read here with the tokenizer's
+    vocabulary, spell ``text``: a count of tokens means nothing until they are the text."""
+    tokens, ids = vocabulary(student, tokenizer), student.eval(f"{tokenizer}.encode({text!r})")
+    if type(tokens) is not list or not all(type(t) is str for t in tokens):
+        raise AssertionError(f"the vocabulary of {what} should be strings, one per id")
+    if type(ids) is not list or not all(type(i) is int and 0 <= i < len(tokens) for i in ids):
+        raise AssertionError(f"{what}.encode(text) should give ids of its vocabulary")
+    if "".join(tokens[i] for i in ids) != text:
+        raise AssertionError(f"the ids of {what}.encode(text), read token by token, do not "
+                             "spell the text")
+    return ids
 
 
 @check("tokenization.bpe.vocab_size", "BPETokenizer(n) learns exactly n distinct tokens (the "

@@ -5,6 +5,8 @@ import numpy as np
 from harness.checkpoints import assert_array, assert_equal, check
 from workers.checkpoints.hidden.test_13_attention import assert_gradients, assert_no_peeking
 from harness.checkpoints.inputs_more import LIST_CACHE
+from harness.checkpoints.plugin import describe
+from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_13_attention import assign, literal
 from harness.checkpoints.public.test_14_transformers import (IMPORT, block, gpt, layer_norm,
                                                               prefixed, random_block, random_gpt)
@@ -52,20 +54,39 @@ def test_gpt_causal(student):
                       student.array(f"model({literal(changed)})"), 4)
 
 
-@check("transformers.gpt.backward", "a backward pass through GPT gives every parameter a "
-       "gradient of its own shape", "hidden")
-def test_gpt_backward(student):
-    _gpt(student, 22)
-    upstream = np.random.default_rng(23).normal(size=(2, 6, 13)).astype(np.float32)
-    student.exec("params = model.parameters()\nfor p in params: p.grad = None\n"
-                 f"(model({literal(np.arange(12).reshape(2, 6))}) * Tensor({literal(upstream)}))"
+@check("transformers.gpt.backward", "a backward pass through GPT gives every parameter the "
+       "gradient that finite differences of the forward pass give", "hidden")
+def test_gpt_backward(student, rng):
+    """Each parameter's gradient, at a few entries drawn per job, against central differences
+    of a NumPy GPT computed here: never the student's answers compared with each other."""
+    params = random_gpt(int(rng.integers(1000)), vocab=13, dim=8, layers=2, max_len=8)
+    ids, upstream = rng.integers(0, 13, (2, 6)), rng.normal(size=(2, 6, 13))
+    student.exec(f"{IMPORT}\nmodel = GPT(13, 8, 2, 2, 8)")
+    assign(student, prefixed("model", params))
+    student.exec("for p in model.parameters(): p.grad = None\n"
+                 f"(model({literal(ids)}) * Tensor({literal(upstream.astype(np.float32))}))"
                  ".sum().backward()")
-    shapes = student.eval("[list(p.shape) for p in params]")
-    grads = student.eval("[None if p.grad is None else list(np.shape(p.grad)) for p in params]")
-    assert_equal(grads, shapes, what="the gradient shapes of model.parameters()")
-    if not student.eval("all(bool(np.any(p.grad != 0)) for p in params if p.ndim == 2 "
-                        "and p is not model.token_embedding.weight)"):
-        raise AssertionError("a weight matrix got an all-zero gradient")
+    wide = {path: value.astype(np.float64) for path, value in params.items()}
+    got = grads(student, *(f"model.{path}" for path in wide))
+    for (path, value), grad in zip(wide.items(), got):
+        if type(grad) is not np.ndarray or grad.shape != value.shape:
+            raise AssertionError(f"model.{path}.grad should have shape {value.shape}, got "
+                                 f"{describe(grad)}")
+        for index in map(tuple, rng.integers(0, value.shape, size=(3, value.ndim))):
+            want = _central_difference(wide, path, index, ids, upstream)
+            if not np.isclose(grad[index], want, rtol=2e-2, atol=2e-3):
+                raise AssertionError(f"model.{path}.grad{list(index)} is {grad[index]:.5g}; "
+                                     f"finite differences of the forward give {want:.5g}")
+
+
+def _central_difference(params, path, index, ids, upstream, eps=1e-5):
+    """d sum(gpt(ids) * upstream) / d params[path][index], in float64 on this side."""
+    def loss(shift):
+        moved = dict(params)
+        moved[path] = params[path].copy()
+        moved[path][index] += shift
+        return float((gpt(ids, moved, 2) * upstream).sum())
+    return (loss(eps) - loss(-eps)) / (2 * eps)
 
 
 @check("transformers.gpt.cached_steps", "GPT fed a sequence in chunks through a key/value cache "
