@@ -13,7 +13,7 @@ from autograder.db import get_session
 from autograder.hidden_checks import hidden_released
 from autograder.models import (AuditEvent, CheckResult, Course, Outcome, Submission,
                                SubmissionStatus, Visibility)
-from autograder.queue import enqueue
+from autograder.queue import REGRADE_DETAIL, enqueue
 from autograder.rubric.engine import RubricGrade
 from autograder.web.text import first_line, group_by_message
 from tests.service.conftest import course_yaml, invoke
@@ -281,3 +281,23 @@ def test_the_isolation_cause_reaches_the_pages_and_the_api(app, client, world):
     assert grades["02_tensor"]["isolation"]["chosen"] == "isolated"
     assert grades["02_tensor"]["isolation"]["own_points"] == 0.0
     assert grades["01_setup"]["isolation"] is None and grades["01_setup"]["isolation_hint"] is None
+
+
+def test_queue_position_puts_bulk_regrades_behind_every_push(app, client, world):
+    """The live status and the push message count the same queue: a regrade waits behind a
+    newer push, and a push is never counted behind a queued regrade."""
+    regrade, running, push = (graded_submission(app, "ml101", "alice") for _ in range(3))
+    with app.app_context():
+        session = get_session()
+        for sub, status, detail in ((regrade, SubmissionStatus.queued, REGRADE_DETAIL),
+                                    (running, SubmissionStatus.running, "grading on w:1"),
+                                    (push, SubmissionStatus.queued, None)):
+            row = session.get(Submission, sub)
+            row.status, row.status_detail = status, detail
+        session.commit()
+
+    def ahead(sub: int) -> int:
+        return client.get(f"/submissions/{sub}/status",
+                          auth=world.auth("alice")).get_json()["waiting_before"]
+    assert ahead(push) == 1          # the older running one; not the older regrade
+    assert ahead(regrade) == 1       # the newer queued push goes first
