@@ -202,6 +202,9 @@ class Grade(Base):
     max_points: Mapped[float] = mapped_column(Float)
     rubric_version: Mapped[str] = mapped_column(String(64))
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the results document's ``isolation`` entry (workers/isolation.py): which run was chosen
+    # and, when the isolated one, the ``cause`` line that tells the student where to look
+    isolation: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
     submission: Mapped[Submission] = relationship(back_populates="grades")
 

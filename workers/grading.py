@@ -244,9 +244,17 @@ def _store(session, submission_id, attempt, graded):
             for check in read_results(results).checks)
         session.add(Grade(submission_id=submission_id, module=scored.module,
                           points=scored.points, max_points=scored.max_points,
-                          rubric_version=scored.rubric_version))
+                          rubric_version=scored.rubric_version,
+                          isolation=_isolation_entry(results)))
     session.commit()
     return True
+
+
+def _isolation_entry(results):
+    """The document's ``isolation`` entry (workers/isolation.py) as the Grade row keeps it:
+    the pages and the API read its ``cause`` line; None for a milestone or an unrun suite."""
+    entry = results.get("isolation")
+    return None if entry is None else plain_data(entry)
 
 
 def grade_submission(submission_id, sessions, settings, backend):

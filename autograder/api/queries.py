@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from autograder.models import (AuditEvent, CheckResult, Course, Grade, Membership, Role,
                                Submission, SubmissionStatus, User)
+from autograder.queue import REGRADE_DETAIL
 
 
 @dataclass(frozen=True)
@@ -87,10 +88,19 @@ def oldest_queued(session: Session, course: Course) -> datetime | None:
 
 
 def waiting_before(session: Session, submission: Submission) -> int:
-    """Submissions queued or running ahead of this one: its place in the grading queue."""
-    return session.scalar(select(func.count()).where(
-        Submission.id < submission.id, Submission.status.in_(
-            [SubmissionStatus.queued, SubmissionStatus.running])))
+    """Submissions that will really be graded before this one (its place in the queue, which
+    a push's message and the live status show): those queued or running ahead of it, except
+    that bulk regrades (``REGRADE_DETAIL``, a lower priority) wait behind every fresh push,
+    so a push never counts them and a regrade counts every queued push, even a newer one."""
+    unfinished = Submission.status.in_([SubmissionStatus.queued, SubmissionStatus.running])
+    fresh = or_(Submission.status_detail.is_(None), Submission.status_detail != REGRADE_DETAIL)
+    older = and_(Submission.id < submission.id, unfinished)
+    if submission.status_detail != REGRADE_DETAIL:
+        ahead = and_(older, fresh)
+    else:
+        ahead = or_(older, and_(Submission.id != submission.id,
+                                Submission.status == SubmissionStatus.queued, fresh))
+    return session.scalar(select(func.count()).where(ahead))
 
 
 def student_submissions(session: Session, course: Course, student: User) -> list[Submission]:

@@ -1,6 +1,8 @@
 """Read endpoints: who am I, submissions (list and one), gradebooks, audit log."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import current_app, jsonify, request
 from werkzeug.exceptions import Forbidden
 
@@ -9,8 +11,10 @@ from autograder.api import bp
 from autograder.api import serialize
 from autograder.api.params import page_and_size, submission_filter
 from autograder.api.queries import audit_log, list_submissions
+from autograder.course.stored import course_config
 from autograder.db import get_session
 from autograder.gradebook import build_gradebook
+from autograder.hidden_checks import withheld_checks
 from autograder.models import STAFF_ROLES, Role
 
 
@@ -39,7 +43,10 @@ def submissions(course_slug: str):
 @bp.get("/submissions/<int:submission_id>")
 def submission(submission_id: int):
     submission, role = visible_submission(submission_id, require_user())
-    return jsonify(serialize.submission_detail(submission, staff=role in STAFF_ROLES))
+    staff = role in STAFF_ROLES
+    withheld = withheld_checks(course_config(submission.course), submission, staff,
+                               datetime.now(timezone.utc))
+    return jsonify(serialize.submission_detail(submission, staff, withheld))
 
 
 @bp.get("/courses/<course_slug>/gradebook")

@@ -49,9 +49,17 @@ def _check(check: CheckResult) -> dict:
             "figures": check.figures or {}, "log": check.log}
 
 
+def isolation_hint(grade: Grade | None) -> str | None:
+    """The line a student reads when the module was graded on the run with the reference's
+    other modules (workers/isolation.py): where the bug its failing checks met really is."""
+    cause = ((grade.isolation or {}) if grade is not None else {}).get("cause")
+    return f"This module {cause}." if cause else None
+
+
 def _grade(grade: Grade) -> dict:
     return {"module": grade.module, "points": grade.points, "max_points": grade.max_points,
-            "rubric_version": grade.rubric_version, "computed_at": timestamp(grade.computed_at)}
+            "rubric_version": grade.rubric_version, "computed_at": timestamp(grade.computed_at),
+            "isolation": grade.isolation, "isolation_hint": isolation_hint(grade)}
 
 
 def _hidden_summary(checks: list[CheckResult]) -> dict[str, dict[str, int]]:
@@ -63,9 +71,12 @@ def _hidden_summary(checks: list[CheckResult]) -> dict[str, dict[str, int]]:
     return summary
 
 
-def submission_detail(submission: Submission, staff: bool) -> dict:
+def submission_detail(submission: Submission, staff: bool,
+                      withheld: list[CheckResult]) -> dict:
+    """``withheld``: the hidden checks this reader may not read yet
+    (:func:`autograder.hidden_checks.withheld_checks`); ``hidden_checks`` counts them all."""
     hidden = [c for c in submission.checks if c.visibility is Visibility.hidden]
-    shown = submission.checks if staff else [c for c in submission.checks if c not in hidden]
+    shown = [c for c in submission.checks if c not in withheld]
     return {**submission_summary(submission, staff),
             "started_at": timestamp(submission.started_at),
             "finished_at": timestamp(submission.finished_at),

@@ -19,14 +19,15 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from autograder.api.queries import waiting_before
 from autograder.course.stored import late_notes, submissions_closed_reason
 from autograder.git.repos import on_branch
 from autograder.models import Repo, Submission, SubmissionStatus, utcnow
-from autograder.queue import REGRADE_DETAIL, enqueue
+from autograder.queue import enqueue
 from sandbox.wire import DEFAULT_MAX_FRAME as MAX_FRAME
 
 ZERO_SHA = "0" * 40
@@ -129,15 +130,6 @@ def pre_receive(session: Session, repo: Repo, updates: list[RefUpdate], out: Hoo
     out.recorded.extend(submission.id for submission in recorded)
 
 
-def _waiting_before(session: Session, submission: Submission) -> int:
-    """Submissions that will really be graded before this one: queued or running ahead of
-    it, less bulk regrades, which wait behind every push (a hint of the wait at deadlines)."""
-    return session.scalar(select(func.count()).where(
-        Submission.id < submission.id,
-        Submission.status.in_([SubmissionStatus.queued, SubmissionStatus.running]),
-        or_(Submission.status_detail.is_(None), Submission.status_detail != REGRADE_DETAIL)))
-
-
 def post_receive(session: Session, repo: Repo, updates: list[RefUpdate],
                  context: PushContext, out: HookOutput) -> None:
     """Announce and enqueue the submissions pre-receive recorded for the graded head git
@@ -151,7 +143,7 @@ def post_receive(session: Session, repo: Repo, updates: list[RefUpdate],
                              .order_by(Submission.id)).all()
     for submission in landed:
         out.say(f"submission {submission.id} recorded for commit {submission.commit_sha[:12]} "
-                f"({_waiting_before(session, submission)} waiting before it); "
+                f"({waiting_before(session, submission)} waiting before it); "
                 f"results: {context.public_url}/submissions/{submission.id}")
     if landed:
         for note in late_notes(repo.course, repo.owner.login, utcnow()):

@@ -10,8 +10,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from autograder.api.serialize import isolation_hint
 from autograder.course.course_file import Assignment, CourseConfig
-from autograder.models import CheckResult, Grade, Submission, Visibility
+from autograder.hidden_checks import withheld_checks
+from autograder.models import CheckResult, Grade, Submission
 from autograder.policy import (FinalGrade, apply_late_penalty, closes_at, effective_deadline,
                                lateness)
 from autograder.web.text import group_by_message
@@ -32,6 +34,7 @@ class ModuleResult:
     hidden: tuple[int, int] | None = None   # (passed, total) when shown only as a count
     curves: list[tuple[str, str]] = field(default_factory=list)   # (check id, base64 PNG)
     counts: str = ""
+    isolation: str | None = None    # where to look first, when isolation chose the other run
 
     @property
     def grouped(self) -> set[int]:
@@ -40,14 +43,6 @@ class ModuleResult:
 
 def _utc(naive: datetime) -> datetime:
     return naive.replace(tzinfo=timezone.utc)
-
-
-def hidden_released(course: CourseConfig, login: str, assignment: Assignment,
-                    now: datetime) -> bool:
-    """Whether the student may now read this assignment's hidden checks in full."""
-    if course.release_hidden_checks is None:
-        return False
-    return now >= effective_deadline(course, login, assignment) + course.release_hidden_checks
 
 
 def figures_shown(figures: dict) -> dict:
@@ -103,6 +98,7 @@ def module_results(course: CourseConfig, submission: Submission, finals: dict[st
     newest: dict[str, Grade] = {}
     for grade in sorted(submission.grades, key=lambda g: (g.computed_at, g.id)):
         newest[grade.module] = grade
+    withheld = {c.id for c in withheld_checks(course, submission, staff, now)}
     results = []
     for assignment in course.assignments:
         checks = [c for c in submission.checks if c.module == assignment.id]
@@ -117,13 +113,11 @@ def module_results(course: CourseConfig, submission: Submission, finals: dict[st
             item.points = apply_late_penalty(course.late_policy, raw, assignment.points,
                                              item.late_by)
             item.penalty = raw - item.points
-        hidden = [c for c in checks if c.visibility is Visibility.hidden]
-        if staff or hidden_released(course, login, assignment, now):
-            item.checks = checks
-        else:
-            item.checks = [c for c in checks if c not in hidden]
-            if hidden:
-                item.hidden = (sum(c.outcome.value == "passed" for c in hidden), len(hidden))
+        hidden = [c for c in checks if c.id in withheld]
+        item.checks = [c for c in checks if c.id not in withheld]
+        if hidden:
+            item.hidden = (sum(c.outcome.value == "passed" for c in hidden), len(hidden))
+        item.isolation = isolation_hint(grade)
         item.groups = group_by_message([c for c in item.checks if c.outcome.value != "passed"])
         item.curves = _curves(item.checks)
         if assignment.id in finals:

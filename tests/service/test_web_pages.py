@@ -10,14 +10,18 @@ from sqlalchemy import select
 from autograder import create_app
 from autograder.course.course_file import parse_course
 from autograder.db import get_session
-from autograder.models import (AuditEvent, CheckResult, Outcome, Submission, SubmissionStatus,
-                               Visibility)
-from autograder.queue import enqueue
-from autograder.web.results_view import hidden_released
+from autograder.hidden_checks import hidden_released
+from autograder.models import (AuditEvent, CheckResult, Course, Outcome, Submission,
+                               SubmissionStatus, Visibility)
+from autograder.queue import REGRADE_DETAIL, enqueue
+from autograder.rubric.engine import RubricGrade
 from autograder.web.text import first_line, group_by_message
 from tests.service.conftest import course_yaml, invoke
 from tests.service.seed import graded_submission
 from tests.service.test_queue import redis_url  # noqa: F401  (a real redis-server)
+from workers import grading
+from workers.isolation import grade_isolated
+from workers.package_files import tar_of
 
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -218,3 +222,82 @@ def test_a_milestones_training_curve_and_figures_are_shown(app, client, world):
     text = client.get(f"/submissions/{sub}", auth=world.auth("alice")).get_data(as_text=True)
     assert text.count("<img ") == 1 and f'src="data:image/png;base64,{png}"' in text
     assert "accuracy: 1.0" in text and "curve:" not in text and "onerror" not in text
+
+
+def _course_yaml(app, slug: str, text: str) -> None:
+    with app.app_context():
+        session = get_session()
+        session.scalar(select(Course).where(Course.slug == slug)).config_yaml = text
+        session.commit()
+
+
+def test_api_releases_hidden_checks_when_the_pages_do(app, client, world):
+    _course_yaml(app, "ml101", course_yaml("ml101", deadline="2026-01-10T00:00:00+00:00",
+                                           close_after="3650d")
+                 + "release_hidden_checks: 1d\n"
+                 "extensions: [{student: bob, assignment: 01_setup, extra: 36500d}]\n")
+    for login, released in (("alice", True), ("bob", False)):
+        sub = graded_submission(app, "ml101", login)
+        detail = client.get(f"/api/v1/submissions/{sub}", auth=world.auth(login)).get_json()
+        page = client.get(f"/submissions/{sub}", auth=world.auth(login)).get_data(as_text=True)
+        shown = {c["id"] for c in detail["checks"]}
+        assert ("setup.hidden_secret" in shown) is released
+        assert ("SECRET expected 42" in page) is released
+        assert ("Hidden checks: 0 of 1 passed." in page) is not released
+        assert detail["hidden_checks"] == {"01_setup": {"passed": 0, "total": 1}}
+
+
+def test_the_isolation_cause_reaches_the_pages_and_the_api(app, client, world):
+    """A module whose suite fails on the whole package but passes with the reference's other
+    modules: the worker stores the cause, and student, TA and API read the same line."""
+    sub = graded_submission(app, "ml101", "alice", module="01_setup")
+
+    def run(tar, own):
+        outcome = "failed" if own else "passed"
+        return {"module": "02_tensor", "infrastructure_error": None, "checks": [
+            {"id": "tensor.add", "outcome": outcome, "message": "wrong sum" if own else ""}]}
+
+    def score(results):
+        points = 10.0 * (results["checks"][0]["outcome"] == "passed")
+        return RubricGrade("02_tensor", points, 10.0, "v1", (), (), ())
+
+    graded = grade_isolated("02_tensor", "best_of", tar_of({}), run, score, ["01_setup"])
+    with app.app_context():
+        session = get_session()
+        running = session.get(Submission, sub)
+        running.status, running.attempts = SubmissionStatus.running, 1
+        session.commit()
+        assert grading._store(session, sub, 1, [graded])
+    line = ("This module passes with the reference's code for the modules before 02_tensor: "
+            "look at 01_setup first.")
+    for login in ("alice", "ta1"):
+        page = client.get(f"/submissions/{sub}", auth=world.auth(login)).get_data(as_text=True)
+        assert f'<p class="isolation-hint" id="isolation-02_tensor">{line}' in \
+            page.replace("&#39;", "'")
+        assert 'id="isolation-01_setup"' not in page
+    detail = client.get(f"/api/v1/submissions/{sub}", auth=world.auth("alice")).get_json()
+    grades = {g["module"]: g for g in detail["grades"]}
+    assert grades["02_tensor"]["isolation_hint"] == line
+    assert grades["02_tensor"]["isolation"]["chosen"] == "isolated"
+    assert grades["02_tensor"]["isolation"]["own_points"] == 0.0
+    assert grades["01_setup"]["isolation"] is None and grades["01_setup"]["isolation_hint"] is None
+
+
+def test_queue_position_puts_bulk_regrades_behind_every_push(app, client, world):
+    """The live status and the push message count the same queue: a regrade waits behind a
+    newer push, and a push is never counted behind a queued regrade."""
+    regrade, running, push = (graded_submission(app, "ml101", "alice") for _ in range(3))
+    with app.app_context():
+        session = get_session()
+        for sub, status, detail in ((regrade, SubmissionStatus.queued, REGRADE_DETAIL),
+                                    (running, SubmissionStatus.running, "grading on w:1"),
+                                    (push, SubmissionStatus.queued, None)):
+            row = session.get(Submission, sub)
+            row.status, row.status_detail = status, detail
+        session.commit()
+
+    def ahead(sub: int) -> int:
+        return client.get(f"/submissions/{sub}/status",
+                          auth=world.auth("alice")).get_json()["waiting_before"]
+    assert ahead(push) == 1          # the older running one; not the older regrade
+    assert ahead(regrade) == 1       # the newer queued push goes first
