@@ -16,6 +16,8 @@ bp.add_app_template_global(first_line)
 
 
 @bp.errorhandler(HTTPException)
+@bp.errorhandler(404)    # by code too: the API's app-wide 404/405 handlers are code-specific,
+@bp.errorhandler(405)    # and Flask prefers a code over a class
 def _html_error(error: HTTPException):
     if error.code == 401 and request.method == "GET":
         return redirect(url_for("web.login", next=request.full_path.rstrip("?")))
