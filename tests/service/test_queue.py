@@ -13,9 +13,12 @@ from sqlalchemy import select
 
 from autograder.db import get_session
 from autograder.models import Submission, SubmissionStatus
-from autograder.queue import GRADE_TASK
+from autograder.queue import GRADE_TASK, PUSH_PRIORITY
 from deploy.stack import free_port
 from tests.service.gitclient import commit_file, git, repo_url
+
+# The Redis list kombu keeps the default queue's messages of the pushes' priority in.
+PUSHES = f"celery\x06\x16{PUSH_PRIORITY}"
 
 
 def _start_redis(port: int, directory) -> subprocess.Popen:
@@ -70,7 +73,7 @@ def test_a_push_sends_one_grading_task_to_redis(app, world, live_server, tmp_pat
     pushed = _push_one(world, live_server, tmp_path)
     assert "remote: queued for grading" in pushed.stderr
     [submission] = _queued(app)
-    [raw] = redis.Redis.from_url(redis_url).lrange("celery", 0, -1)
+    [raw] = redis.Redis.from_url(redis_url).lrange(PUSHES, 0, -1)
     message = json.loads(raw)
     assert message["headers"]["task"] == GRADE_TASK
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
@@ -97,7 +100,7 @@ def test_a_broker_that_comes_back_takes_the_next_push(app, world, live_server, t
     try:
         assert "remote: queued for grading" in _push_one(world, live_server, tmp_path,
                                                           "b").stderr
-        [raw] = redis.Redis(port=port).lrange("celery", 0, -1)
+        [raw] = redis.Redis(port=port).lrange(PUSHES, 0, -1)
     finally:
         _stop(server)
     _, second = sorted(s.id for s in _queued(app))
