@@ -24,13 +24,16 @@ def _sender(broker_url: str):
     return app
 
 
-# Redis serves lower numbers first: a student's fresh push (0, the default) goes before any
-# bulk regrade a course update queued.
+# Redis serves lower numbers first: the reconciler's periodic task (0, Celery's default) is
+# not stuck behind a deadline's backlog, a student's fresh push (3) goes before any bulk
+# regrade a course update queued (9).
+PUSH_PRIORITY = 3
 REGRADE_PRIORITY = 9
 REGRADE_DETAIL = "regrade after a rubric update (low priority)"   # marks such queued rows
 
 
-def enqueue(submission_ids: Iterable[int], broker_url: str | None, priority: int = 0) -> bool:
+def enqueue(submission_ids: Iterable[int], broker_url: str | None,
+            priority: int = PUSH_PRIORITY) -> bool:
     """Send one grading task per id; False when there is no broker to send to."""
     ids = list(submission_ids)
     if not broker_url or not ids:

@@ -104,14 +104,17 @@ def test_a_rubric_update_regrades_only_grades_on_the_old_version(app, runner, wo
     assert unknown.exit_code == 1 and "not students of course ml101: zed" in unknown.output
 
 
-def test_a_fresh_push_is_delivered_before_queued_regrades(redis_url):  # noqa: F811
+def test_the_reconciler_then_a_fresh_push_are_delivered_before_queued_regrades(
+        redis_url):  # noqa: F811
     assert enqueue([1, 2], redis_url, priority=REGRADE_PRIORITY)
     assert enqueue([3], redis_url)
     app = celery.Celery(broker=redis_url, set_as_current=False)
+    app.send_task("workers.tasks.reconcile")             # what beat sends, default priority
     with app.connection_for_write() as connection:
         channel = connection.default_channel
-        delivered = [_submission_of(channel._get("celery")) for _ in range(3)]
-    assert delivered == [3, 1, 2]
+        delivered = [channel._get("celery") for _ in range(4)]
+    assert delivered[0]["headers"]["task"] == "workers.tasks.reconcile"
+    assert [_submission_of(message) for message in delivered[1:]] == [3, 1, 2]
 
 
 def test_queued_regrades_are_not_counted_as_waiting_before_a_push(app, runner, world,

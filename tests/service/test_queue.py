@@ -11,9 +11,12 @@ from sqlalchemy import select
 
 from autograder.db import get_session
 from autograder.models import Submission, SubmissionStatus
-from autograder.queue import GRADE_TASK
+from autograder.queue import GRADE_TASK, PUSH_PRIORITY
 from deploy.stack import free_port
 from tests.service.gitclient import commit_file, git, repo_url
+
+# The Redis list kombu keeps the default queue's messages of the pushes' priority in.
+PUSHES = f"celery\x06\x16{PUSH_PRIORITY}"
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def test_a_push_sends_one_grading_task_to_redis(app, world, live_server, tmp_pat
     pushed = _push_one(world, live_server, tmp_path)
     assert "remote: queued for grading" in pushed.stderr
     [submission] = _queued(app)
-    [raw] = redis.Redis.from_url(redis_url).lrange("celery", 0, -1)
+    [raw] = redis.Redis.from_url(redis_url).lrange(PUSHES, 0, -1)
     message = json.loads(raw)
     assert message["headers"]["task"] == GRADE_TASK
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
@@ -66,7 +69,7 @@ def test_a_broker_that_comes_back_takes_the_next_push(app, world, live_server, t
     assert "grading queue unreachable" in _push_one(world, live_server, tmp_path).stderr
     redis_server.start()
     assert "remote: queued for grading" in _push_one(world, live_server, tmp_path, "b").stderr
-    [raw] = redis.Redis.from_url(redis_server.url).lrange("celery", 0, -1)
+    [raw] = redis.Redis.from_url(redis_server.url).lrange(PUSHES, 0, -1)
     _, second = sorted(s.id for s in _queued(app))
     args, _, _ = json.loads(base64.b64decode(json.loads(raw)["body"]))
     assert args == [second]

@@ -11,6 +11,7 @@ import redis
 from autograder.models import SubmissionStatus
 from autograder.queue import enqueue
 from tests.sandbox.fixtures import wait_for
+from tests.service.test_queue import PUSHES
 from tests.sandbox.test_hostile import HOSTILE
 from tests.workers.world import assert_all_pass, outcomes
 from harness.backends.local import LocalBackend
@@ -121,9 +122,9 @@ def test_redis_restart_loses_nothing(world, start_worker, redis_server, referenc
     ids = [world.submit(login, reference_package) for login in ("ann", "ben")]
     assert enqueue(ids, redis_server.url)
     broker = redis.Redis.from_url(redis_server.url)
-    assert broker.llen("celery") == 2
+    assert broker.llen(PUSHES) == 2
     redis_server.restart()
-    assert broker.llen("celery") == 0          # the queue is gone with the old server
+    assert broker.llen(PUSHES) == 0            # the queue is gone with the old server
     start_worker()
     for submission_id in ids:
         graded = wait_until_done(world, submission_id)
