@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.grading.submission_tars import tar_of
+from tests.grading.repos import tar_of
 from sandbox import wire
 from harness.backends import Limits
 from harness.runner_client import ProtocolError, Runner, RunnerCrashed, RunnerFailure, RunnerTimeout

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.course.course_file import load_course
 from autograder.models import Submission, SubmissionStatus
-from tests.workers.grading_world import GradingWorld
+from tests.workers.world import GradingWorld
 from harness.backends.local import LocalBackend
 from workers.milestones.data import DatasetMissing
 from workers.milestones.grading import (ProgressNote, check_worker_datasets, dataset_dir,
