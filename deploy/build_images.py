@@ -23,7 +23,8 @@ from deploy.build_sandbox import REPO, WHEEL_PLATFORM, BuildError, ensure_base, 
 
 APP_TAG = "tinytorch-autograder:latest"
 REDIS_TAG = "tinytorch-redis:latest"
-SOURCE_DIRS = ("autograder", "workers", "harness", "sandbox", "tinytorch", "milestones", "rubrics")
+SOURCE_DIRS = ("autograder", "workers", "harness", "sandbox", "contract", "tinytorch", "milestones",
+               "rubrics")
 POSTGRES_DRIVER = "psycopg[binary]>=3.1"
 # pip download evaluates dependency markers with the host's Python, not the base's (Debian
 # bookworm's 3.11.2), so what only older 3.11 releases need is fetched explicitly:
