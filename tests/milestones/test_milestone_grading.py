@@ -3,12 +3,15 @@ the dataset configuration, a scored run with a fresh seed, progress on the submi
 
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from autograder.course.course_file import load_course
 from autograder.models import Submission, SubmissionStatus
 from tests.workers.world import GradingWorld
 from harness.backends.local import LocalBackend
 from workers.milestones.data import DatasetMissing
+from workers.milestones.job import ProgressWatch
 from workers.milestones.grading import (ProgressNote, check_worker_datasets, dataset_dir,
                                        grade_milestone, milestone_jobs, plan_overrides)
 from workers.settings import CHECKOUT
@@ -46,14 +49,20 @@ def test_grade_milestone_scores_the_reference_with_a_fresh_seed_each_time():
     assert runs[0][0]["seed"] != runs[1][0]["seed"]
 
 
-def test_progress_shows_on_the_running_submission_only_for_its_own_attempt(
-        tmp_path, migrated_database):
+def running_submission(tmp_path, migrated_database):
+    """A world with one submission being graded (attempt 1, status detail 'grading on h:1')."""
     world = GradingWorld(tmp_path, migrated_database)
     submission_id = world.submit("ada", CHECKOUT / "tinytorch")
     with world.sessions() as session:
         row = session.get(Submission, submission_id)
         row.status, row.attempts, row.status_detail = SubmissionStatus.running, 1, "grading on h:1"
         session.commit()
+    return world, submission_id
+
+
+def test_progress_shows_on_the_running_submission_only_for_its_own_attempt(
+        tmp_path, migrated_database):
+    world, submission_id = running_submission(tmp_path, migrated_database)
     numbers = {"milestone": "cifar10", "epoch": 2, "epoch_loss": 1.5, "accuracy": 0.4,
                "time_left_s": 300.0, "epoch_end": True}
     ProgressNote(world.sessions, submission_id, 2, "grading on h:1")(numbers)
@@ -78,17 +87,7 @@ def test_plan_overrides_come_from_json_and_bad_ones_are_named():
 
 def test_a_run_reporting_in_a_tight_loop_costs_one_write_per_interval_and_no_text(
         tmp_path, migrated_database):
-    from sqlalchemy import event
-    from sqlalchemy.engine import Engine
-
-    from workers.milestones.job import ProgressWatch
-
-    world = GradingWorld(tmp_path, migrated_database)
-    submission_id = world.submit("ada", CHECKOUT / "tinytorch")
-    with world.sessions() as session:
-        row = session.get(Submission, submission_id)
-        row.status, row.attempts, row.status_detail = SubmissionStatus.running, 1, "grading on h:1"
-        session.commit()
+    world, submission_id = running_submission(tmp_path, migrated_database)
     updates = []
 
     def count(conn, cursor, statement, *args):
