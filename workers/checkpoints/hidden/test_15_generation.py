@@ -8,7 +8,7 @@ from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_15_generation import IMPORT, assert_distribution, build_gpt
 from harness.checkpoints.public.test_16_kernels import softmax
 from harness.checkpoints.perf import Workload
-from harness.checkpoints.public.test_14_transformers import random_gpt
+from harness.checkpoints.public.test_14_transformers import gpt, random_gpt
 
 # Long enough that recomputing the sequence dominates (at 40 tokens of width 64, Python
 # overhead did and the reference's speedup fell to 1.5x); the reference gets about 3x here.
@@ -231,3 +231,22 @@ def test_generate_window(student, rng):
     assert_array(generated, expected, what=f"generate(prompt (2, 3), 10, temperature=0, "
                  f"use_cache=False) with a model of max_seq_len {window} whose next token is "
                  f"the sum of the ids it sees, modulo {vocab}")
+
+
+@check("generation.kv_cache.long_prompt", "with the KV cache, a prompt longer than max_seq_len "
+       "is cut to its last max_seq_len tokens before the first step", "hidden")
+def test_kv_cache_long_prompt(student, rng):
+    seed, window = int(rng.integers(2**31)), 8
+    build_gpt(student, seed, max_len=window)
+    params = random_gpt(seed, vocab=13, dim=8, layers=2, max_len=window)
+    prompt = rng.integers(0, 13, size=(32, 11))
+    ids = student.array(f"np.asarray(generate(model, {literal(prompt)}, 3, temperature=0))")
+    assert_array(ids[:, :11], prompt, what="the prompt part of generate's result")
+    for step in range(11, 14):   # each greedy token is the argmax of the NumPy GPT's logits
+        logits = gpt(ids[:, :step][:, -window:], params, 2)[:, -1]
+        chosen = np.take_along_axis(logits, ids[:, step:step + 1], axis=1)[:, 0]
+        if np.any(chosen < logits.max(axis=1) - 1e-4):
+            raise AssertionError(f"token {step} of generate(prompt of 11 tokens, 3, "
+                                 f"temperature=0) with the cache is {ids[:, step].tolist()}, not "
+                                 f"the argmax given the last {window} tokens "
+                                 f"({logits.argmax(axis=1).tolist()})")
