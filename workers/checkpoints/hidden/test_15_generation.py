@@ -138,17 +138,21 @@ def test_sample_extreme_logits(student, rng):
                             temperature=temperature)
 
 
-FIXED_MODEL = """class FixedLogits:
-    '''A stand-in model whose next-token logits are always the same row.'''
-    max_seq_len, training = 64, True
-    def __init__(self, logits):
-        self.logits = np.asarray(logits)
+STAND_IN = """class StandIn:
+    '''The mode switches generate uses on a model, for the stand-ins below.'''
+    training = True
     def eval(self):
         self.training = False
         return self
     def train(self, mode=True):
         self.training = mode
         return self
+"""
+FIXED_MODEL = STAND_IN + """class FixedLogits(StandIn):
+    '''A stand-in model whose next-token logits are always the same row.'''
+    max_seq_len = 64
+    def __init__(self, logits):
+        self.logits = np.asarray(logits)
     def __call__(self, ids, cache=None):
         ids = np.asarray(getattr(ids, 'data', ids))
         return Tensor(np.broadcast_to(self.logits, ids.shape + self.logits.shape).copy())
@@ -193,18 +197,11 @@ def test_generate_single_prompt_options(student, rng):
                             f"generate(model, (1,) prompt, 6000{args})", new.size)
 
 
-WINDOW_MODEL = """class WindowSum:
+WINDOW_MODEL = STAND_IN + """class WindowSum(StandIn):
     '''A stand-in model: after each position it favours the sum of the ids so far, modulo
     its vocabulary, and it refuses inputs longer than max_seq_len.'''
-    training = True
     def __init__(self, vocab, max_seq_len):
         self.vocab, self.max_seq_len = vocab, max_seq_len
-    def eval(self):
-        self.training = False
-        return self
-    def train(self, mode=True):
-        self.training = mode
-        return self
     def __call__(self, ids, cache=None):
         ids = np.asarray(getattr(ids, 'data', ids))
         if ids.shape[1] > self.max_seq_len:
