@@ -117,3 +117,18 @@ def test_numpy_scalars_are_compared_by_value():
         return np.argmax(p)
     with pytest.raises(MutantDiffers):
         differential(lambda p: np.argmin(p))(argmax)(np.array([0.1, 0.7, 0.2]))
+
+
+def draw(logits, rng):
+    return int(np.argmax(logits + rng.random(logits.shape)))
+
+
+def test_a_generator_argument_is_compared_by_its_state():
+    """Each version gets its own copy of a Generator argument: equal draws leave equal states
+    (equivalent), and drawing more leaves another state (differs)."""
+    logits = np.array([0.1, 0.7, 0.2])
+    same = differential(lambda p, g: int(np.argmax(g.random(p.shape) + p)))(draw)
+    same(logits, np.random.default_rng(0))
+    one_more = differential(lambda p, g: int(np.argmax(p + g.random(p.shape) + 0 * g.random())))
+    with pytest.raises(MutantDiffers):
+        one_more(draw)(logits, np.random.default_rng(0))

@@ -58,3 +58,38 @@ def test_blas_names_library(student, facts):
     values = report(student)
     assert_names_blas(student.eval("blas_info()"), facts, "blas_info()")
     assert_names_blas(values.get("blas"), facts, "environment_report().blas")
+
+
+# threadpoolctl is not in the sandbox image: a stand-in module (with pools chosen here) is put
+# in sys.modules for the call, so the branch that reads it is graded all the same.
+FAKE_THREADPOOLCTL = """import sys, types
+_fake = types.ModuleType('threadpoolctl')
+_fake.threadpool_info = lambda: {pools!r}
+_saved = sys.modules.get('threadpoolctl')
+sys.modules['threadpoolctl'] = _fake
+try:
+    text = blas_info()
+finally:
+    if _saved is None:
+        del sys.modules['threadpoolctl']
+    else:
+        sys.modules['threadpoolctl'] = _saved
+"""
+
+
+@check("setup.blas.threadpoolctl", "with threadpoolctl installed, blas_info() gives the BLAS "
+       "pool's library, version and thread count", "public")
+def test_blas_threadpoolctl(student, rng):
+    blas = {"user_api": "blas", "internal_api": str(rng.choice(["openblas", "mkl", "blis"])),
+            "version": f"0.{rng.integers(2, 9)}.{rng.integers(10, 40)}",
+            "num_threads": int(rng.integers(2, 64))}
+    openmp = {"user_api": "openmp", "internal_api": "openmp", "version": None,
+              "num_threads": int(rng.integers(2, 64))}
+    student.exec(IMPORT + "\n" + FAKE_THREADPOOLCTL.format(pools=[openmp, blas]))
+    text = student.eval("text")
+    if type(text) is not str or "\n" in text.strip():
+        raise AssertionError(f"blas_info() should be one line, got {text!r}")
+    for key in ("internal_api", "version", "num_threads"):
+        if str(blas[key]) not in text:
+            raise AssertionError(f"blas_info() is {text!r} while threadpoolctl reports the BLAS "
+                                 f"pool {blas}: it should name its {key} ({blas[key]!r})")

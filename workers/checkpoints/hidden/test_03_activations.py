@@ -57,6 +57,24 @@ def test_inputs_unchanged(student):
     assert_array(student.array("outs[0]"), np.maximum(values, 0), what="ReLU()(x)")
 
 
+@check("activations.all.return_tensor", "every activation returns a Tensor (not a bare NumPy "
+       "array), holding its values", "hidden")
+def test_return_tensor(student, rng):
+    x = floats(rng, (3, 4), scale=2.0)
+    student.exec(f"{IMPORT}\nx = Tensor({x.tolist()!r})\nlayers = (ReLU(), Sigmoid(), Tanh(), "
+                 "GELU(), Softmax(), LogSoftmax())\nouts = [f(x) for f in layers]")
+    names = ["ReLU", "Sigmoid", "Tanh", "GELU", "Softmax", "LogSoftmax"]
+    assert_array(np.array(student.eval("[isinstance(out, Tensor) for out in outs]")),
+                 np.ones(6, bool), what=f"isinstance(f(x), Tensor) for f in {names}")
+    x = x.astype(np.float64)
+    expected = [np.maximum(x, 0), 1 / (1 + np.exp(-x)), np.tanh(x),
+                0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3))),
+                softmax(x), log_softmax(x)]
+    for index, (name, values) in enumerate(zip(names, expected)):
+        assert_array(student.array(f"outs[{index}].data"), values, dtype=np.float32,
+                     rtol=1e-5, atol=1e-6, what=f"{name}()(x).data")
+
+
 @check("activations.shape.float64", "activations keep the shape of a 3-D input and a float64 "
        "dtype", "hidden")
 def test_shape_float64(student):

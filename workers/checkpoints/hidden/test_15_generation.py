@@ -8,7 +8,7 @@ from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_15_generation import IMPORT, assert_distribution, build_gpt
 from harness.checkpoints.public.test_16_kernels import softmax
 from harness.checkpoints.perf import Workload
-from harness.checkpoints.public.test_14_transformers import random_gpt
+from harness.checkpoints.public.test_14_transformers import gpt, random_gpt
 
 # Long enough that recomputing the sequence dominates (at 40 tokens of width 64, Python
 # overhead did and the reference's speedup fell to 1.5x); the reference gets about 3x here.
@@ -138,17 +138,21 @@ def test_sample_extreme_logits(student, rng):
                             temperature=temperature)
 
 
-FIXED_MODEL = """class FixedLogits:
-    '''A stand-in model whose next-token logits are always the same row.'''
-    max_seq_len, training = 64, True
-    def __init__(self, logits):
-        self.logits = np.asarray(logits)
+STAND_IN = """class StandIn:
+    '''The mode switches generate uses on a model, for the stand-ins below.'''
+    training = True
     def eval(self):
         self.training = False
         return self
     def train(self, mode=True):
         self.training = mode
         return self
+"""
+FIXED_MODEL = STAND_IN + """class FixedLogits(StandIn):
+    '''A stand-in model whose next-token logits are always the same row.'''
+    max_seq_len = 64
+    def __init__(self, logits):
+        self.logits = np.asarray(logits)
     def __call__(self, ids, cache=None):
         ids = np.asarray(getattr(ids, 'data', ids))
         return Tensor(np.broadcast_to(self.logits, ids.shape + self.logits.shape).copy())
@@ -175,3 +179,71 @@ def test_generate_sampling_options(student, rng):
                                  f"times (about {(expected ** 3).sum():.0%} expected): each step "
                                  "should draw new random numbers from the one seeded generator")
     assert_equal(student.eval("model.training"), True, what="model.training after generate")
+
+
+@check("generation.generate.single_prompt_options", "generate with one (T,) prompt applies "
+       "top_k and top_p to its single row as well", "hidden")
+def test_generate_single_prompt_options(student, rng):
+    logits = rng.permutation([2.0, 1.4, 1.0, 0.2, -0.5, -1.5]) + rng.normal(0, 0.1, 6)
+    student.exec(f"{IMPORT}\n{FIXED_MODEL}model = FixedLogits({literal(logits)})")
+    for options in ({"temperature": 1.0, "top_k": 2}, {"temperature": 1.2, "top_p": 0.6}):
+        args = "".join(f", {name}={value!r}" for name, value in options.items())
+        call = (f"generate(model, np.array([0]), 6000{args}, seed={int(rng.integers(1000))}, "
+                "use_cache=False)")
+        new = student.array(f"np.asarray({call})")[1:]
+        expected = kept(logits[None] / options["temperature"], options.get("top_k"),
+                        options.get("top_p"))[0]
+        assert_distribution(np.bincount(new, minlength=6) / new.size, expected,
+                            f"generate(model, (1,) prompt, 6000{args})", new.size)
+
+
+WINDOW_MODEL = STAND_IN + """class WindowSum(StandIn):
+    '''A stand-in model: after each position it favours the sum of the ids so far, modulo
+    its vocabulary, and it refuses inputs longer than max_seq_len.'''
+    def __init__(self, vocab, max_seq_len):
+        self.vocab, self.max_seq_len = vocab, max_seq_len
+    def __call__(self, ids, cache=None):
+        ids = np.asarray(getattr(ids, 'data', ids))
+        if ids.shape[1] > self.max_seq_len:
+            raise ValueError(f'{ids.shape[1]} positions, max_seq_len is {self.max_seq_len}')
+        out = np.zeros(ids.shape + (self.vocab,), dtype=np.float32)
+        rows, cols = np.indices(ids.shape)
+        out[rows, cols, np.cumsum(ids, axis=1) % self.vocab] = 1.0
+        return Tensor(out)
+"""
+
+
+@check("generation.generate.window", "without the cache, each step of generate sees exactly "
+       "the last max_seq_len tokens once the sequence is longer", "hidden")
+def test_generate_window(student, rng):
+    vocab, window = 11, 5
+    prompt = rng.integers(0, vocab, size=(2, 3))
+    student.exec(f"{IMPORT}\n{WINDOW_MODEL}model = WindowSum({vocab}, {window})")
+    generated = student.array(f"np.asarray(generate(model, {literal(prompt)}, 10, "
+                              "temperature=0, use_cache=False))")
+    expected = prompt
+    for _ in range(10):
+        nxt = expected[:, -window:].sum(axis=1) % vocab
+        expected = np.concatenate([expected, nxt[:, None]], axis=1)
+    assert_array(generated, expected, what=f"generate(prompt (2, 3), 10, temperature=0, "
+                 f"use_cache=False) with a model of max_seq_len {window} whose next token is "
+                 f"the sum of the ids it sees, modulo {vocab}")
+
+
+@check("generation.kv_cache.long_prompt", "with the KV cache, a prompt longer than max_seq_len "
+       "is cut to its last max_seq_len tokens before the first step", "hidden")
+def test_kv_cache_long_prompt(student, rng):
+    seed, window = int(rng.integers(2**31)), 8
+    build_gpt(student, seed, max_len=window)
+    params = random_gpt(seed, vocab=13, dim=8, layers=2, max_len=window)
+    prompt = rng.integers(0, 13, size=(32, 11))
+    ids = student.array(f"np.asarray(generate(model, {literal(prompt)}, 3, temperature=0))")
+    assert_array(ids[:, :11], prompt, what="the prompt part of generate's result")
+    for step in range(11, 14):   # each greedy token is the argmax of the NumPy GPT's logits
+        logits = gpt(ids[:, :step][:, -window:], params, 2)[:, -1]
+        chosen = np.take_along_axis(logits, ids[:, step:step + 1], axis=1)[:, 0]
+        if np.any(chosen < logits.max(axis=1) - 1e-4):
+            raise AssertionError(f"token {step} of generate(prompt of 11 tokens, 3, "
+                                 f"temperature=0) with the cache is {ids[:, step].tolist()}, not "
+                                 f"the argmax given the last {window} tokens "
+                                 f"({logits.argmax(axis=1).tolist()})")

@@ -64,6 +64,39 @@ def test_registry_tampered_refused(student):
     student.raises("registry.read('net')", "StateFileError")
 
 
+# os.rename and os.replace made to fail as on a full disk when they would create a version
+# directory (vNNNN); a register that keeps retrying is stopped after a few calls with a
+# RuntimeError instead of looping for ever.
+FAILING_RENAME = """import errno, re
+_renames = []
+_saved_renames = os.rename, os.replace
+def _failing(real):
+    def rename(src, dst, *args, **kwargs):
+        if not re.fullmatch(r'v[0-9]+', os.path.basename(os.fspath(dst).rstrip(os.sep))):
+            return real(src, dst, *args, **kwargs)
+        _renames.append(dst)
+        if len(_renames) > 5:
+            raise RuntimeError('register retried a rename that failed with ENOSPC 5 times')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+    return rename
+os.rename, os.replace = map(_failing, _saved_renames)
+"""
+
+
+@check("mlops.registry.rename_error", "register lets an error of the final rename through "
+       "(other than a version taken by another writer) and leaves no version behind", "hidden")
+def test_registry_rename_error(student):
+    saved_net(student)
+    student.exec("registry = ModelRegistry(os.path.join(folder, 'registry'))\n" + FAILING_RENAME)
+    try:
+        student.raises("registry.register('net', model)", "OSError")
+    finally:
+        student.exec("os.rename, os.replace = _saved_renames")
+    assert_equal(student.eval("[len(_renames) > 0, registry.versions('net')]"), [True, []],
+                 what="[the version directory was renamed into place, registry.versions('net')] "
+                 "after a register whose rename failed")
+
+
 def drift_data():
     """Reference (600, 3); live (500, 3) with feature b moved a little and c a lot."""
     rng = np.random.default_rng(38)
