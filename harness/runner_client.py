@@ -14,7 +14,7 @@ import time
 
 from sandbox import wire
 from harness.backends import Limits
-from workers.student_text import clean, identifier, quoted
+from harness.student_text import clean, identifier, quoted
 
 OUTPUT_EXCERPT = 600
 MAX_PROGRESS_FRAMES = 100_000     # per request: a runner flooding progress is a protocol fault

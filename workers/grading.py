@@ -32,7 +32,7 @@ from workers.milestones.data import DatasetMissing
 from workers.milestones.grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
 from workers.owners import current_owner, owner_is_dead
 from harness.suite import run_suite, unrun_suite
-from workers.student_text import clean, plain_data
+from harness.student_text import clean, plain_data
 
 PACKAGE = "tinytorch"
 MAX_MESSAGE = 4000

@@ -17,7 +17,7 @@ from harness.backends import BackendUnavailable
 from harness.checkpoints.registry import SuiteDefinitionError
 from harness.runner_client import Runner, RunnerFailure, RunnerTimeout, StudentError
 from harness.checkpoints.facts import sandbox_facts
-from workers.student_text import quoted
+from harness.student_text import quoted
 
 MAX_MESSAGE = 1500
 
