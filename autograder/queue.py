@@ -5,7 +5,9 @@ or not configured, the row is the durable record and the workers' reconciler re-
 """
 from __future__ import annotations
 
+import base64
 import functools
+import json
 from collections.abc import Iterable
 
 GRADE_TASK = "workers.tasks.grade_submission"
@@ -56,3 +58,41 @@ def broker_state(broker_url: str | None) -> str:
     except Exception as error:  # noqa: BLE001 - any failure to connect is the answer
         return f"unreachable ({type(error).__name__})"
     return "ok"
+
+
+def submissions_in_broker(app, queue: str = "celery") -> set[int]:
+    """Ids of the submissions with a grading message in ``queue`` (at any priority) or
+    delivered and not yet acknowledged. The key names come from kombu's Redis channel, so
+    they follow the transport's own layout."""
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        client = channel.client
+        waiting = [item for priority in channel.priority_steps
+                   for item in client.lrange(channel._q_for_pri(queue, priority), 0, -1)]
+        # Read after the lists: a message moving from a list to this hash meanwhile is seen.
+        delivered = [json.loads(entry)[0] for entry in client.hvals(channel.unacked_key)]
+    messages = [json.loads(item) for item in waiting] + delivered
+    return {submission_id for message in messages
+            if (submission_id := _submission_of(message)) is not None}
+
+
+def queued_in_broker(broker_url: str | None) -> set[int] | None:
+    """:func:`submissions_in_broker` of this deployment's broker; None when it is not Redis
+    or cannot be read (then no queued row can be called stuck)."""
+    if not broker_url or not broker_url.startswith("redis"):
+        return None
+    try:
+        return submissions_in_broker(_sender(broker_url))
+    except Exception:  # noqa: BLE001 - unreadable broker: the page says so
+        return None
+
+
+def _submission_of(message: dict) -> int | None:
+    """The submission id a grading message names; None for any other task."""
+    if message.get("headers", {}).get("task") != GRADE_TASK:
+        return None
+    body = message["body"]
+    if message.get("properties", {}).get("body_encoding") == "base64":
+        body = base64.b64decode(body)
+    args, _kwargs, _embed = json.loads(body)
+    return int(args[0])

@@ -74,9 +74,16 @@ class Classroom:
         to act as them.  ``cli(*args)`` runs
         ``autograder ARGS`` where the service runs, and must see ``course_file``'s folder
         at the same path (the roster CSV is written there)."""
-        slug = yaml.safe_load(Path(course_file).read_text())["slug"]
+        config = yaml.safe_load(Path(course_file).read_text())
+        slug = config["slug"]
         instructor = instructor or f"{slug}-instructor"
-        cli("course", "create", str(course_file))
+        # extensions and excusals may name only enrolled students: the course is created
+        # without them, and the whole file applied by `course update` once the roster is in
+        student_rules = {key: config.pop(key) for key in ("extensions", "excused")
+                         if config.get(key)}
+        first = Path(course_file).with_name(f"{slug}-without-student-rules.yaml")
+        first.write_text(yaml.safe_dump(config, sort_keys=False))
+        cli("course", "create", str(first if student_rules else course_file))
         roster = Path(course_file).parent / f"{slug}-roster.csv"
         with roster.open("w", newline="") as out:
             writer = csv.writer(out)
@@ -86,6 +93,9 @@ class Classroom:
         tokens = _tokens(cli("roster", "import", slug, str(roster)).stdout)
         staff = _tokens(cli("staff", "add", slug, instructor, "--name", "Demo Instructor",
                                   "--role", "instructor").stdout)
+        if student_rules:
+            cli("course", "update", str(course_file), "--by", instructor,
+                "--reason", "extensions and excusals of enrolled students")
         return cls(api_url, slug, (instructor, staff[instructor]), tokens)
 
     # -- the results API, as the instructor --------------------------------------------------

@@ -1,7 +1,7 @@
 """Re-send submissions whose job was lost: the database, not Redis, is the truth.
 
 The reconciler owns every unfinished state.  A submission is lost when no grading message
-names it (``workers.broker_queue``) although it is:
+names it (``autograder.queue.submissions_in_broker``) although it is:
 
 - ``queued`` for more than ``queued_stale_s`` (Redis restarted with it queued, or the push's
   enqueue failed while the broker was down): sent again, once its commit is checked to be on

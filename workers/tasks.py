@@ -7,7 +7,7 @@ import logging
 from celery.signals import worker_process_shutdown
 from autograder.models import SubmissionStatus
 from workers import grading, reconciler
-from workers.broker_queue import submissions_in_broker
+from autograder.queue import submissions_in_broker
 from workers.celery_app import app, settings
 
 log = logging.getLogger(__name__)

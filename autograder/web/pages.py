@@ -14,9 +14,9 @@ from autograder.course.stored import course_config
 from autograder.db import get_session
 from autograder.gradebook import build_gradebook
 from autograder.models import STAFF_ROLES, SubmissionStatus
-from autograder.queue import broker_state
+from autograder.queue import broker_state, queued_in_broker
 from autograder.web import bp
-from autograder.web.broker_view import queued_in_broker
+
 from autograder.web.gradebook_view import gradebook_table
 from autograder.web.results_view import module_results
 from autograder.web.student import finals_of, my_course, now_utc, student_submission

@@ -13,7 +13,7 @@ from autograder.queue import REGRADE_PRIORITY, enqueue
 from tests.service.conftest import invoke
 from tests.service.gitclient import commit_file, git, repo_url
 from tests.service.test_queue import redis_url  # noqa: F401 - a real redis-server
-from workers.broker_queue import _submission_of
+from autograder.queue import _submission_of
 
 
 def _course(app) -> Course:
