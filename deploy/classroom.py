@@ -78,12 +78,13 @@ class Classroom:
         slug = config["slug"]
         instructor = instructor or f"{slug}-instructor"
         # extensions and excusals may name only enrolled students: the course is created
-        # without them, and the whole file applied by `course update` once the roster is in
-        student_rules = {key: config.pop(key) for key in ("extensions", "excused")
-                         if config.get(key)}
+        # without them, and those of ``students`` applied by `course update` once enrolled
+        logins = {login for login, _ in students}
+        student_rules = {key: [rule for rule in config.pop(key, None) or []
+                               if rule["student"] in logins] for key in ("extensions", "excused")}
         first = Path(course_file).with_name(f"{slug}-without-student-rules.yaml")
         first.write_text(yaml.safe_dump(config, sort_keys=False))
-        cli("course", "create", str(first if student_rules else course_file))
+        cli("course", "create", str(first))
         roster = Path(course_file).parent / f"{slug}-roster.csv"
         with roster.open("w", newline="") as out:
             writer = csv.writer(out)
@@ -93,8 +94,10 @@ class Classroom:
         tokens = _tokens(cli("roster", "import", slug, str(roster)).stdout)
         staff = _tokens(cli("staff", "add", slug, instructor, "--name", "Demo Instructor",
                                   "--role", "instructor").stdout)
-        if student_rules:
-            cli("course", "update", str(course_file), "--by", instructor,
+        if any(student_rules.values()):
+            final = Path(course_file).with_name(f"{slug}-enrolled.yaml")
+            final.write_text(yaml.safe_dump({**config, **student_rules}, sort_keys=False))
+            cli("course", "update", str(final), "--by", instructor,
                 "--reason", "extensions and excusals of enrolled students")
         return cls(api_url, slug, (instructor, staff[instructor]), tokens)
 
