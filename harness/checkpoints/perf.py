@@ -62,19 +62,61 @@ def timed_round(student, reference, rng, work, repeat, timeout=None):
     """``repeat`` verified repetitions; returns the student's and the reference's times.
 
     Each runner gets its inputs right before its own timed request, so nothing can be
-    computed ahead while the other runner works."""
+    computed ahead while the other runner works.  The timed reply carries a checksum of the
+    result (its sum and sum of squares): sending the whole result inside the window would
+    add the same transfer time to both sides and hide a slow kernel behind it.  The result
+    itself is fetched untimed, verified against the reference's, and its checksum against
+    the one sent inside the window."""
     student_s, reference_s = [], []
     for _ in range(repeat):
         inputs = work.draw(rng)
         measured = []
         for session in (student, reference):
             _hand_over(session, work, inputs)
-            measured.append(session.timed_eval(work.result, timeout=timeout))
-        (student_value, student_time), (reference_value, reference_time) = measured
+            claimed, seconds = session.timed_eval(f"_checksum((_timed := {work.result}))",
+                                                  timeout=timeout)
+            measured.append((session.eval("_timed", timeout=timeout), claimed, seconds))
+        (student_value, claimed, student_time), (reference_value, _, reference_time) = measured
         work.check(student_value, reference_value, inputs)
+        if not _matches(claimed, student_value):
+            raise AssertionError(f"the timed reply for {work.what} does not match the result "
+                                 "fetched after it: the time is not counted")
         student_s.append(student_time)
         reference_s.append(reference_time)
     return student_s, reference_s
+
+
+CHECKSUM = """
+def _flat(value):
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _flat(item)
+    elif isinstance(value, (str, bytes)):
+        yield from (float(c) for c in (value.encode() if isinstance(value, str) else value))
+    else:
+        data = value if isinstance(value, np.ndarray) else getattr(value, "data", value)
+        yield from np.ravel(np.asarray(data, dtype=np.float64))
+
+def _checksum(value):
+    data = value if isinstance(value, np.ndarray) else getattr(value, "data", None)
+    if not isinstance(data, np.ndarray) or data.dtype.kind not in "biuf":
+        data = np.fromiter(_flat(value), dtype=np.float64)
+    return [float(data.sum(dtype=np.float64)), float(np.square(data, dtype=np.float64).sum())]
+"""
+_here = {"np": np}
+exec(CHECKSUM, _here)    # the same definition the runner gets, for checking its claim here
+checksum = _here["_checksum"]
+
+
+def _matches(claimed, value) -> bool:
+    """Whether ``claimed`` is the checksum of ``value``, computed here."""
+    try:
+        expected = checksum(value)
+    except (TypeError, ValueError):
+        return False
+    return (type(claimed) is list and len(claimed) == 2
+            and all(type(c) is float for c in claimed)
+            and bool(np.allclose(claimed, expected, rtol=1e-4, atol=1e-6, equal_nan=True)))
 
 
 def ratio_to_reference(student, reference, rng, work, repeat=5, timeout=None,
@@ -87,7 +129,7 @@ def ratio_to_reference(student, reference, rng, work, repeat=5, timeout=None,
     should cost a student marks.
     """
     for session in (student, reference):
-        session.exec(work.setup, timeout=timeout)
+        session.exec(f"{work.setup}\n{CHECKSUM}", timeout=timeout)
     student_s, reference_s = [], []
     for _ in range(rounds):
         more_student, more_reference = timed_round(student, reference, rng, work, repeat,

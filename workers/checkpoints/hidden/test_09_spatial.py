@@ -12,7 +12,7 @@ from harness.checkpoints.public.test_09_spatial import (
     batch_norm, batch_norm_layer, conv_layer, tensor)
 from harness.checkpoints.public.test_16_kernels import conv2d
 
-SPEED_BOUND = 10.0
+SPEED_BOUND = 5.0   # im2col students land at 1-2.5x; a Python loop over the pixels at ~9x
 MEMORY_BOUND = 2.5   # im2col copying every window before striding lands at about 3x
 
 
@@ -116,11 +116,12 @@ def conv_work(x_shape, c_out, stride, padding):
         what=f"Conv2d({c_in}, {c_out}, 3, stride={stride}, padding={padding}) on {x_shape}")
 
 
-@check("spatial.conv2d.speed", "Conv2d's forward on a 64 x 64 image is about as fast as the "
+@check("spatial.conv2d.speed", "Conv2d's forward on a 128 x 128 image is about as fast as the "
        "reference's (no Python loop over pixels)", "hidden")
 def test_conv2d_speed(student, reference, rng):
-    # few channels and many pixels: a loop over the 4096 output pixels shows at ~100x
-    ratio = ratio_to_reference(student, reference, rng, conv_work((1, 4, 64, 64), 8, 1, 1))
+    # few channels and many pixels: a loop over the 16384 output pixels stands far above the
+    # fixed cost of a timed request (sending the inputs and the result)
+    ratio = ratio_to_reference(student, reference, rng, conv_work((1, 4, 128, 128), 8, 1, 1))
     assert ratio <= SPEED_BOUND, (f"Conv2d(4, 8, 3, padding=1) took {ratio:.1f}x the "
                                   f"reference's time (at most {SPEED_BOUND:.0f}x passes)")
 
