@@ -153,12 +153,6 @@ DIGEST = ("def _digest(value):\n"
           "    return [float(data.sum()), float(np.einsum(data, axes, data, axes, []))]")
 
 
-def digest(array):
-    """What ``_digest`` in the runner should answer for ``array``, computed here."""
-    array = np.asarray(array, dtype=np.float64)
-    return [float(array.sum()), float(np.sum(array * array))]
-
-
 def peak_ratio_to_reference(student, reference, rng, work, baseline_bytes=0):
     """Memory the kernel saw each runner take, above its level just before, while computing
     ``work.result``; in a fresh runner per side, the result verified.  Records
@@ -181,7 +175,7 @@ def peak_ratio_to_reference(student, reference, rng, work, baseline_bytes=0):
     (student_value, claimed, student_peak), (reference_value, _, reference_peak) = measured
     work.check(student_value, reference_value, inputs)
     if (type(claimed) is not list or len(claimed) != 2 or not all(type(c) is float for c in claimed)
-            or not np.allclose(claimed, digest(student_value), rtol=1e-3)):
+            or not np.allclose(claimed, checksum(student_value), rtol=1e-3)):
         raise AssertionError(f"while its memory was measured, {work.what} was not computed "
                              "(the sums sent back do not match the result)")
     ratio = (student_peak + baseline_bytes) / max(reference_peak + baseline_bytes, 1)

@@ -1,11 +1,10 @@
 """Build submission tars for the grading tests from the reference checkout and small edits."""
 
-import io
-import tarfile
 from pathlib import Path
 
 from contract.modules import MODULE_IDS, module_path
 from deploy.seeded_bugs import patched
+from workers.package_files import tar_of  # noqa: F401 - the grading tests' tar builder
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -15,18 +14,6 @@ def package_files(root=CHECKOUT, package="tinytorch"):
     base = Path(root)
     return {str(p.relative_to(base)): p.read_text()
             for p in sorted((base / package).rglob("*.py")) if "__pycache__" not in p.parts}
-
-
-def tar_of(files):
-    """A tar (bytes) holding ``{path: str or bytes}``."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for name, content in files.items():
-            data = content.encode() if isinstance(content, str) else content
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def prepended(files, path, code):

@@ -37,6 +37,7 @@ from autograder.rubric import LoadedRubric, load_rubric
 from contract.document import check_result, results_document
 from harness.backends import BackendUnavailable, Limits
 from harness.runner_client import Runner, RunnerFailure, RunnerTimeout, StudentError
+from harness.student_text import clean
 from harness.suite import REFERENCE_ROOT, package_tar, repo_bytes
 from workers.milestones.data import DEFAULT_CACHE, job_data
 from workers.milestones.plot import curve_png
@@ -228,7 +229,7 @@ def scored_checks(name, result, evaluation, data, plan, figures):
     stopped = result.get("stopped_early")
     curve = figures.get("trusted_curve") or []
     if type(stopped) is str and stopped:
-        done = ("failed", f"{_student_text(stopped, 500)}; scored on what it learned: {said}")
+        done = ("failed", f"{clean(stopped, 500)}; scored on what it learned: {said}")
     elif result.get("out_of_time") is not False and planned is not None:
         done = ("failed", f"ran out of time at epoch {epochs:g} of {planned:g} with {said}; "
                           f"the training budget is {plan['budget_s']:g} s")
@@ -343,20 +344,14 @@ def trained_weights(returned, init, what="the trained weights") -> dict:
     for key, start in init.items():
         value = returned[key]
         if type(value) is not np.ndarray or value.dtype.kind != "f" or value.shape != start.shape:
-            raise BadPredictions(f"{what}: {_student_text(key)} should be a float array of shape "
+            raise BadPredictions(f"{what}: {clean(key, 200)} should be a float array of shape "
                                  f"{start.shape}, got {_describe(value)}")
     return {key: returned[key].astype(np.float32) for key in init}
 
 
 def _names(names) -> str:
-    shown = ", ".join(_student_text(n) for n in names[:5])
+    shown = ", ".join(clean(n, 200) for n in names[:5])
     return f"[{shown}{', ...' if len(names) > 5 else ''}]"
-
-
-def _student_text(text, limit=200) -> str:
-    """Text from the student's process, printable only and short (never the grader's voice)."""
-    text = str(text)[:limit]
-    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def snapshot_weights(result, init) -> tuple[list, list]:
