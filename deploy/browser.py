@@ -8,6 +8,7 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 LAPTOP = (1280, 900)
@@ -45,6 +46,16 @@ def log_in(driver, base_url: str, login: str, token: str, next_path: str = "/") 
     form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     WebDriverWait(driver, 15).until(lambda d: "/login" not in d.current_url,
                                     f"the login form did not take {login}'s token")
+
+
+def click_through(driver, element, timeout: float = 30) -> None:
+    """Click a link or submit button and wait until the page it was on has been replaced, so
+    that what is read next comes from the page the click loaded (a read straight after
+    ``click()`` may still see the old page, or a page half torn down)."""
+    old_page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, timeout).until(expected_conditions.staleness_of(old_page),
+                                         "the click did not load a new page")
 
 
 def full_page_screenshot(driver, path: Path, width: int | None = None) -> Path:

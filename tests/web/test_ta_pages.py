@@ -8,7 +8,7 @@ import io
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from deploy.browser import LAPTOP, PHONE, log_in
+from deploy.browser import LAPTOP, PHONE, click_through, log_in
 
 
 def _column(driver, assignment: str) -> list[tuple[str, float | None]]:
@@ -27,14 +27,14 @@ def test_gradebook_sorts_and_filters_by_section(graded, web_stack, driver, shot)
     classroom = graded.classroom
     log_in(driver, stack.api_url, *classroom.instructor, f"/courses/{classroom.slug}/gradebook")
     assert driver.find_elements(By.CSS_SELECTOR, "tr.stats svg.histogram")
-    driver.find_element(By.LINK_TEXT, "03_activations").click()
+    click_through(driver, driver.find_element(By.LINK_TEXT, "03_activations"))
     ascending = [p for _, p in _column(driver, "03_activations")]
     assert "order=asc" in driver.current_url and ascending == sorted(ascending)
-    driver.find_element(By.LINK_TEXT, "03_activations").click()
+    click_through(driver, driver.find_element(By.LINK_TEXT, "03_activations"))
     descending = [p for _, p in _column(driver, "03_activations")]
     assert "order=desc" in driver.current_url and descending == sorted(descending, reverse=True)
     Select(driver.find_element(By.NAME, "section")).select_by_visible_text("B")
-    driver.find_element(By.CSS_SELECTOR, "#section-filter button").click()
+    click_through(driver, driver.find_element(By.CSS_SELECTOR, "#section-filter button"))
     assert [login for login, _ in _column(driver, "01_setup")] == ["ben"]
     shot("section-B")
     driver.set_window_size(*PHONE)
@@ -55,7 +55,7 @@ def test_override_with_a_reason_then_regrade_and_export(graded, web_stack, drive
     form = driver.find_element(By.CSS_SELECTOR, "#grade-01_setup form.override-form")
     form.find_element(By.NAME, "points").send_keys("9.5")
     form.find_element(By.NAME, "reason").send_keys("BLAS check re-marked by hand")
-    form.find_element(By.TAG_NAME, "button").click()
+    click_through(driver, form.find_element(By.TAG_NAME, "button"))
     assert "cy's 01_setup is now 9.5 points" in driver.find_element(By.CLASS_NAME, "flash").text
     assert "does not count: an override" in driver.find_element(
         By.CSS_SELECTOR, "#grade-01_setup .counts").text
@@ -65,7 +65,7 @@ def test_override_with_a_reason_then_regrade_and_export(graded, web_stack, drive
         By.CSS_SELECTOR, 'tr[data-login="cy"] td[data-assignment="01_setup"] a.override')
     assert marker.get_attribute("title") == \
         f"override by {classroom.instructor[0]}: BLAS check re-marked by hand"
-    marker.click()
+    click_through(driver, marker)
     entry = driver.find_element(By.CSS_SELECTOR, "#audit tr[id^=event-]")
     assert "BLAS check re-marked by hand" in entry.text and "override" in entry.text
 
@@ -80,7 +80,7 @@ def test_override_with_a_reason_then_regrade_and_export(graded, web_stack, drive
     driver.get(f"{stack.api_url}/submissions/{submission}")
     regrade = driver.find_element(By.ID, "regrade-form")
     regrade.find_element(By.NAME, "reason").send_keys("worker image fixed")
-    regrade.find_element(By.TAG_NAME, "button").click()
+    click_through(driver, regrade.find_element(By.TAG_NAME, "button"))
     assert f"Regrade of submission {submission} requested." in driver.find_element(
         By.CLASS_NAME, "flash").text
     audit = classroom.api("GET", f"/courses/{classroom.slug}/audit").json()["items"]
