@@ -70,9 +70,16 @@ def audit_log(session: Session, course: Course, limit: int = 500) -> list[AuditE
 UNFINISHED = (SubmissionStatus.queued, SubmissionStatus.running, SubmissionStatus.infra_error)
 
 
-def unfinished(counts: dict[str, int]) -> dict[str, int]:
-    """From ``status_counts``: the unfinished statuses only, zeros included."""
-    return {status.value: counts.get(status.value, 0) for status in UNFINISHED}
+def unfinished(session: Session, course: Course) -> dict[str, int]:
+    """The unfinished submissions by status, zeros included; the infrastructure faults split
+    into ``retrying`` (a next attempt is planned) and ``given_up`` (the grader stopped
+    retrying: they wait for a TA's regrade once the fault is fixed, not for time to pass)."""
+    counts = status_counts(session, course)
+    found = {status.value: counts.get(status.value, 0) for status in UNFINISHED}
+    given_up = session.scalar(select(func.count()).where(
+        Submission.course_id == course.id, Submission.status == SubmissionStatus.infra_error,
+        Submission.retry_at.is_(None)))
+    return found | {"retrying": found["infra_error"] - given_up, "given_up": given_up}
 
 
 def running_submissions(session: Session, course: Course) -> list[Submission]:

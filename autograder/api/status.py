@@ -8,8 +8,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from autograder.access import require_user, staff_course
 from autograder.api import bp, serialize
-from autograder.api.queries import (oldest_queued, running_submissions, status_counts,
-                                    unfinished)
+from autograder.api.queries import oldest_queued, running_submissions, unfinished
 from autograder.db import get_session
 from autograder.queue import broker_state
 
@@ -37,7 +36,7 @@ def queue(course_slug: str):
     """The course's unfinished submissions: counts by status, the oldest waiting, the running."""
     course = staff_course(course_slug, require_user())
     session = get_session()
-    return jsonify(course=course.slug, counts=unfinished(status_counts(session, course)),
+    return jsonify(course=course.slug, counts=unfinished(session, course),
                    oldest_queued_at=serialize.timestamp(oldest_queued(session, course)),
                    running=[serialize.submission_summary(s)
                             for s in running_submissions(session, course)],

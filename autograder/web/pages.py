@@ -42,7 +42,7 @@ def course(course_slug: str):
     counts = status_counts(session, found)
     return render_template("web/course.html", course=found, counts=counts,
                            students=students(session, found), recent=recent, total=total,
-                           waiting=unfinished(counts), oldest_queued=oldest_queued(session, found))
+                           waiting=unfinished(session, found), oldest_queued=oldest_queued(session, found))
 
 
 @bp.get("/submissions/<int:submission_id>")

@@ -34,27 +34,31 @@ def test_an_unusable_database_fails_health(tmp_path):
     assert response.json["database"] == "unavailable (OperationalError)"
 
 
-def _set(app, submission_id, status, pushed_at):
+def _set(app, submission_id, status, pushed_at, retry_at=None):
     with app.app_context():
         session = get_session()
         submission = session.get(Submission, submission_id)
         submission.status, submission.pushed_at = status, pushed_at
+        submission.retry_at = retry_at
         session.commit()
 
 
 def test_the_queue_counts_unfinished_work_and_names_what_runs(app, client, world):
     now = datetime(2026, 11, 24, 12, 0, 0)
-    waiting_long, waiting, running, retrying, _graded = (
+    waiting_long, waiting, running, retrying, given_up, _graded = (
         graded_submission(app, "ml101", login) for login in ("alice", "bob", "alice", "bob",
-                                                             "alice"))
+                                                             "alice", "bob"))
     _set(app, waiting_long, SubmissionStatus.queued, now - timedelta(minutes=9))
     _set(app, waiting, SubmissionStatus.queued, now - timedelta(minutes=2))
     _set(app, running, SubmissionStatus.running, now - timedelta(minutes=5))
-    _set(app, retrying, SubmissionStatus.infra_error, now - timedelta(minutes=7))
+    _set(app, retrying, SubmissionStatus.infra_error, now - timedelta(minutes=7),
+         retry_at=now + timedelta(minutes=1))
+    _set(app, given_up, SubmissionStatus.infra_error, now - timedelta(minutes=30))
     response = client.get("/api/v1/courses/ml101/queue", auth=world.auth("ta1"))
     assert response.status_code == 200
     body = response.json
-    assert body["counts"] == {"queued": 2, "running": 1, "infra_error": 1}
+    assert body["counts"] == {"queued": 2, "running": 1, "infra_error": 2, "retrying": 1,
+                              "given_up": 1}
     assert body["oldest_queued_at"] == "2026-11-24T11:51:00Z"
     assert [s["id"] for s in body["running"]] == [running]
     assert body["broker"] == "not configured"

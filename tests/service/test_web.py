@@ -31,6 +31,20 @@ def test_the_overview_says_how_long_the_oldest_push_has_waited(app, client, worl
     assert "Grading queue: 1 queued (oldest pushed 2026-12-01 23:58 UTC),\n0 running" in text
 
 
+def test_the_overview_tells_a_retry_from_a_submission_the_grader_gave_up_on(app, client, world):
+    retrying, given_up = (graded_submission(app, "ml101", login) for login in ("alice", "bob"))
+    with app.app_context():
+        session = get_session()
+        for sub, retry_at in ((retrying, datetime(2026, 12, 2, 0, 5)), (given_up, None)):
+            row = session.get(Submission, sub)
+            row.status, row.retry_at = SubmissionStatus.infra_error, retry_at
+        session.commit()
+    text = client.get("/courses/ml101/", auth=world.auth("ta1")).get_data(as_text=True)
+    assert "1 waiting for a retry" in text and "1 given up</strong></a> after repeated" in text
+    queue = client.get("/courses/ml101/queue", auth=world.auth("ta1")).get_data(as_text=True)
+    assert queue.count("given up: regrade it") == 1 and queue.count(">retrying") == 1
+
+
 def test_staff_see_every_check_of_a_submission(app, client, world):
     sub = graded_submission(app, "ml101", "alice")
     text = client.get(f"/submissions/{sub}", auth=world.auth("prof")).get_data(as_text=True)
