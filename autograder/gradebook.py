@@ -6,14 +6,15 @@ It joins the roster, the computed grades and the active overrides, and leaves ev
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from autograder.course.course_file import CourseConfig, parse_course
-from autograder.models import Course, Grade, GradeOverride, Membership, Role, Submission, User
+from autograder.models import (Course, CourseRubric, Grade, GradeOverride, Membership, Role,
+                               Submission, User)
 from autograder.policy import Attempt, FinalGrade, Override, final_grade
 
 
@@ -39,6 +40,24 @@ class GradebookRow:
 class Gradebook:
     course: CourseConfig
     rows: tuple[GradebookRow, ...]
+    rubric_versions: dict[str, str] = field(default_factory=dict)   # assignment: version now
+
+    def on_old_rubric(self, grade: FinalGrade) -> bool:
+        """A computed grade that counts but came from an earlier version of its rubric (a
+        rubric changed by ``course update`` and the regrade has not finished): exporting it
+        would send a number the current rubric does not give."""
+        current = self.rubric_versions.get(grade.assignment_id)
+        return bool(grade.points is not None and grade.override is None and current
+                    and grade.rubric_version and grade.rubric_version != current)
+
+    def old_rubric_counts(self) -> dict[str, int]:
+        """How many grades of each assignment :meth:`on_old_rubric`; only those with any."""
+        counts: dict[str, int] = defaultdict(int)
+        for row in self.rows:
+            for grade in row.grades:
+                if self.on_old_rubric(grade):
+                    counts[grade.assignment_id] += 1
+        return dict(counts)
 
 
 def _utc(naive: datetime) -> datetime:
@@ -95,4 +114,6 @@ def build_gradebook(session: Session, course: Course,
                         overrides.get((student.user_id, assignment.id), []))
             for assignment in config.assignments))
         for student in _roster(session, course, sections))
-    return Gradebook(config, rows)
+    versions = dict(session.execute(select(CourseRubric.assignment_id, CourseRubric.version)
+                                    .where(CourseRubric.course_id == course.id)).all())
+    return Gradebook(config, rows, versions)

@@ -53,6 +53,7 @@ class FinalGrade:
     override: Override | None = None
     note: str = ""
     excused: bool = False          # no grade counts; Canvas shows EX
+    rubric_version: str = ""       # of the computed grade: "" when none was computed
 
 
 def effective_deadline(course: CourseConfig, student: str, assignment: Assignment) -> datetime:
@@ -101,7 +102,7 @@ def _candidate(course: CourseConfig, assignment: Assignment, deadline: datetime,
     late_by = lateness(course.late_policy, deadline, attempt.submitted_at)
     points = apply_late_penalty(course.late_policy, raw, assignment.points, late_by)
     return FinalGrade(assignment.id, points, assignment.points, points, late_by, raw - points,
-                      attempt.submission_id)
+                      attempt.submission_id, rubric_version=attempt.rubric_version)
 
 
 def computed_grade(course: CourseConfig, student: str, assignment: Assignment,
@@ -138,4 +139,5 @@ def final_grade(course: CourseConfig, student: str, assignment: Assignment,
     newest = max(overrides, key=lambda o: o.at)
     return FinalGrade(assignment.id, newest.points, assignment.points, computed.points,
                       computed.late_by, computed.penalty, computed.submission_id, newest,
-                      note=f"override by {newest.by}: {newest.reason}")
+                      note=f"override by {newest.by}: {newest.reason}",
+                      rubric_version=computed.rubric_version)

@@ -98,13 +98,14 @@ def audit_event(event: AuditEvent) -> dict:
             "created_at": timestamp(event.created_at)}
 
 
-def _cell(grade: FinalGrade) -> dict:
+def _cell(book: Gradebook, grade: FinalGrade) -> dict:
     source = "override" if grade.override else ("computed" if grade.points is not None
                                                else "none")
     return {"points": grade.points, "max_points": grade.max_points, "source": source,
             "submission_id": grade.submission_id, "computed_points": grade.computed_points,
             "late_by_s": grade.late_by.total_seconds(), "penalty": grade.penalty,
-            "note": grade.note}
+            "note": grade.note, "rubric_version": grade.rubric_version or None,
+            "on_old_rubric": book.on_old_rubric(grade)}
 
 
 def gradebook(book: Gradebook) -> dict:
@@ -115,6 +116,6 @@ def gradebook(book: Gradebook) -> dict:
         "rows": [{"student": row.student.login, "name": row.student.name,
                   "email": row.student.email, "student_id": row.student.student_number,
                   "sis_id": row.student.sis_id, "section": row.student.section,
-                  "cells": {g.assignment_id: _cell(g) for g in row.grades}}
+                  "cells": {g.assignment_id: _cell(book, g) for g in row.grades}}
                  for row in book.rows],
     }

@@ -65,7 +65,7 @@ def gradebook(course_slug: str):
                             request.args.get("order", "asc"))
     all_sections = sorted({m.section for _, m in students(get_session(), found) if m.section})
     return render_template("web/gradebook.html", course=found, table=table, config=book.course,
-                           sections=all_sections, chosen=sections)
+                           book=book, sections=all_sections, chosen=sections)
 
 
 @bp.get("/courses/<course_slug>/export")

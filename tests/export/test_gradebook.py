@@ -2,6 +2,7 @@
 import pytest
 
 from autograder.gradebook import build_gradebook
+from autograder.models import CourseRubric
 
 
 def by_login(gradebook):
@@ -29,3 +30,20 @@ def test_rows_cover_students_only_in_name_order_and_filter_by_section(session, c
         ["01_setup", "02_tensor"]
     section_b = build_gradebook(session, course, sections={"B"})
     assert [r.student.login for r in section_b.rows] == ["s4", "s2"]
+
+
+def test_grades_from_an_earlier_rubric_version_are_marked_until_regraded(session, course):
+    """s1's 02_tensor grade came from version 1+a; the course now grades with 2+new (s3 has a
+    grade under it). 01_setup's rubric changed too: s1's computed grade is marked, s2's
+    override (a TA's number, not the rubric's) is not."""
+    session.add_all([CourseRubric(course_id=course.id, assignment_id="01_setup", text="",
+                                  version="2+b"),
+                     CourseRubric(course_id=course.id, assignment_id="02_tensor", text="",
+                                  version="2+new")])
+    session.flush()
+    book = build_gradebook(session, course)
+    marked = {(row.student.login, g.assignment_id) for row in book.rows for g in row.grades
+              if book.on_old_rubric(g)}
+    assert by_login(book)["s2"]["01_setup"].override is not None
+    assert marked == {("s1", "01_setup"), ("s1", "02_tensor")}
+    assert book.old_rubric_counts() == {"01_setup": 1, "02_tensor": 1}

@@ -1,10 +1,10 @@
 """Regrades and overrides: they change what they should, refuse bad input, and are audited."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from autograder.db import get_session
-from autograder.models import GradeOverride, Submission, SubmissionStatus
+from autograder.models import Course, CourseRubric, GradeOverride, Submission, SubmissionStatus
 from tests.service.conftest import invoke
 from tests.service.seed import graded_submission
 
@@ -126,6 +126,27 @@ def test_gradebook_shows_the_grade_that_counts_and_overrides_on_top(app, client,
     _post(client, world, "ta1", f"/api/v1/overrides/{override.json['id']}/revoke",
           {"reason": "appeal withdrawn"})
     assert cells()[("bob", "02_tensor")] == (None, "none", None)
+
+
+def test_grades_from_an_earlier_rubric_are_marked_in_the_gradebook_and_before_export(
+        app, client, world):
+    graded_submission(app, "ml101", "alice", points=7.0)    # graded with rubric version v1
+    with app.app_context():
+        session = get_session()
+        course = session.scalar(select(Course).where(Course.slug == "ml101"))
+        session.execute(delete(CourseRubric).where(CourseRubric.course_id == course.id))
+        session.add(CourseRubric(course_id=course.id, assignment_id="01_setup", text="",
+                                 version="v2"))
+        session.commit()
+    book = client.get("/api/v1/courses/ml101/gradebook", auth=world.auth("ta1")).json
+    alice = next(row for row in book["rows"] if row["student"] == "alice")
+    assert alice["cells"]["01_setup"]["on_old_rubric"] is True
+    assert alice["cells"]["01_setup"]["rubric_version"] == "v1"
+    assert alice["cells"]["02_tensor"]["on_old_rubric"] is False
+    page = client.get("/courses/ml101/gradebook", auth=world.auth("ta1")).get_data(as_text=True)
+    assert 'title="computed with rubric version v1; the course now grades with v2">old rubric' \
+        in page
+    assert 'id="old-rubric"' in page and "<li>01_setup: 1 grade</li>" in page
 
 
 def test_instructors_export_the_gradebook_as_lms_csv(app, client, world):
