@@ -110,20 +110,21 @@ class Runner:
                             timeout=timeout)
 
     def peak_during(self, expr, timeout=None):
-        """``(value, bytes)``: evaluate ``expr`` and measure how far the runner's memory rose
-        above its level at the start, as the kernel counts it (the container's cgroup, or
-        the process's high-water mark under the local backend)."""
+        """``(value, bytes, held)``: evaluate ``expr`` and measure how far the runner's memory
+        rose above its level at the start, as the kernel counts it (the container's cgroup,
+        or the process's high-water mark under the local backend); ``held`` is the memory the
+        runner held at the start (:class:`harness.backends.MemoryMark`)."""
         if self.handle is None:
             self._start()
         handle = self.handle
-        before = handle.memory_mark()
-        if before is None:
+        mark = handle.memory_mark()
+        if mark is None:
             raise RunnerFailure(f"the {self.backend.name} backend cannot measure memory here")
         value = self.eval(expr, timeout)
         peak = handle.peak_since_mark()
         if peak is None:
             raise RunnerFailure("the runner's memory peak could not be read")
-        return value, max(0, peak - before)
+        return value, max(0, peak - mark.level), mark.held
 
     def put(self, name, value, timeout=None):
         """Bind plain data (arrays included) to ``name`` in the session namespace."""

@@ -18,7 +18,7 @@ import requests
 from docker.types import LogConfig, Ulimit
 from docker.utils.socket import STDOUT, frames_iter
 
-from harness.backends import BackendUnavailable, Limits, runner_environment
+from harness.backends import BackendUnavailable, Limits, MemoryMark, runner_environment
 from harness.backends.local import OutputTail
 from workers.owners import current_owner, owner_is_dead
 
@@ -150,8 +150,11 @@ class DockerHandle:
             with open(f"{folder}/memory.max_usage_in_bytes", "w") as peak:
                 peak.write("0")
             with open(f"{folder}/memory.usage_in_bytes") as usage:
-                return int(usage.read())
-        except (OSError, ValueError):
+                level = int(usage.read())
+            with open(f"{folder}/memory.stat") as stat:
+                counts = dict(line.split() for line in stat if line.strip())
+            return MemoryMark(level, int(counts["total_rss"]) + int(counts["total_shmem"]))
+        except (OSError, ValueError, KeyError):
             return None
 
     def peak_since_mark(self):

@@ -28,6 +28,19 @@ def runner_environment(limits: Limits) -> dict:
             "MALLOC_MMAP_THRESHOLD_": "65536"}
 
 
+@dataclass(frozen=True)
+class MemoryMark:
+    """Where a memory measurement starts, in bytes, both read from the kernel.
+
+    ``level`` is the usage the peak is measured from. ``held`` is the anonymous and shared
+    memory the runner holds at that moment: memory its code could free inside the window to
+    make room for a temporary without the peak rising above ``level`` (a ballast), so the
+    harness compares it with the reference runner's (``perf.peak_ratio_to_reference``).
+    """
+    level: int
+    held: int
+
+
 class BackendUnavailable(RuntimeError):
     """The runner could not be started at all (Docker down, image missing): an
     infrastructure error, retried and never graded as a zero."""
@@ -44,9 +57,9 @@ class RunnerHandle(Protocol):
     # Beyond docs/ARCHITECTURE.md, so a dead runner gets a precise reason:
     def wait(self, timeout: float) -> int | None: ...   # exit code, None if still running
     def oom_killed(self) -> bool: ...        # the backend saw the memory limit kill it
-    # For memory checks: reset the kernel's high-water mark, returning current usage (None if
-    # this backend cannot); then the peak of what ran since, from the kernel too.
-    def memory_mark(self) -> int | None: ...
+    # For memory checks: reset the kernel's high-water mark, returning where usage stands (None
+    # if this backend cannot); then the peak of what ran since, from the kernel too.
+    def memory_mark(self) -> MemoryMark | None: ...
     def peak_since_mark(self) -> int | None: ...
 
 

@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 import sandbox
-from harness.backends import BackendUnavailable, Limits, runner_environment
+from harness.backends import BackendUnavailable, Limits, MemoryMark, runner_environment
 
 SANDBOX_DIR = Path(sandbox.__file__).resolve().parent
 
@@ -92,7 +92,9 @@ class LocalHandle:
         self.peak_memory_bytes()        # the lifetime peak survives the reset
         try:
             Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
-            return _status_bytes(self.proc.pid, "VmRSS:")
+            return MemoryMark(_status_bytes(self.proc.pid, "VmRSS:"),
+                              _status_bytes(self.proc.pid, "RssAnon:")
+                              + _status_bytes(self.proc.pid, "RssShmem:"))
         except (OSError, ValueError):
             return None
 

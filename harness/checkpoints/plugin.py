@@ -45,7 +45,8 @@ class StudentSession:
         self.runner.put(name, value, timeout=timeout)
 
     def peak_during(self, expr, timeout=None):
-        """``(value, bytes)``: the kernel's count of memory the runner took for ``expr``."""
+        """``(value, bytes, held)``: the kernel's count of memory the runner took for
+        ``expr``, and of what it held before (:meth:`harness.runner_client.Runner.peak_during`)."""
         return self.runner.peak_during(expr, timeout=timeout)
 
     def restart(self):

@@ -88,6 +88,18 @@ def test_hiding_memory_from_tracemalloc_does_not_hide_a_temporary(score, no_cont
     assert points <= honest, (outcomes, honest_outcomes)
 
 
+def test_memory_held_before_the_window_and_freed_in_it_does_not_hide_a_temporary(
+        score, no_containers_left):
+    wasteful_line = "    out[...] = x - x.max(axis=-1, keepdims=True)"
+    wasteful = SEEDED_BUGS["16_kernels"]["fused softmax allocates a temporary"].applied_to(
+        package_files())
+    honest, honest_outcomes = score("16_kernels", wasteful, ("hidden",))
+    points, outcomes = score("16_kernels", forgeries.with_ballast(
+        wasteful, "tinytorch/perf/kernels.py", wasteful_line), ("hidden",))
+    assert outcomes["kernels.softmax_fused.memory"] == "failed"
+    assert points <= honest, (outcomes, honest_outcomes)
+
+
 def test_patching_platform_and_numpy_does_not_make_a_wrong_report_right(score,
                                                                         no_containers_left):
     buggy = SEEDED_BUGS["01_setup"]["sys.platform as platform"].applied_to(package_files())
