@@ -109,18 +109,19 @@ class Runner:
         return self.request({"op": "eval", "expr": expr, "with_grad": with_grad},
                             timeout=timeout)
 
-    def peak_during(self, expr, timeout=None):
-        """``(value, bytes, held)``: evaluate ``expr`` and measure how far the runner's memory
-        rose above its level at the start, as the kernel counts it (the container's cgroup,
-        or the process's high-water mark under the local backend); ``held`` is the memory the
-        runner held at the start (:class:`harness.backends.MemoryMark`)."""
+    def memory_during(self, action):
+        """``(action(), bytes, held)``: run ``action`` (requests to this runner) and measure
+        how far the runner's memory rose above its level at the start, as the kernel counts
+        it (the container's cgroup, or the process's high-water mark under the local
+        backend); ``held`` is the memory the runner held at the start
+        (:class:`harness.backends.MemoryMark`)."""
         if self.handle is None:
             self._start()
         handle = self.handle
         mark = handle.memory_mark()
         if mark is None:
             raise RunnerFailure(f"the {self.backend.name} backend cannot measure memory here")
-        value = self.eval(expr, timeout)
+        value = action()
         peak = handle.peak_since_mark()
         if peak is None:
             raise RunnerFailure("the runner's memory peak could not be read")

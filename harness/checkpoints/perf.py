@@ -6,14 +6,16 @@ a claim, never proof (docs/ARCHITECTURE.md, "Every verdict from a trusted value"
 
 - a timed request is an ``eval`` whose reply carries the computed result: the time measured
   here covers computing it and sending it back;
-- every repetition runs on inputs drawn for it from the check's secret ``rng`` and handed
-  over untimed, so a reply cached from an earlier request, or computed ahead, is wrong;
+- every repetition runs on inputs drawn for it from the check's secret ``rng``, so a reply
+  cached from an earlier request is wrong; the hand-over is timed (and its memory measured)
+  too, so a result computed while the inputs arrive is paid for;
 - the student's result is compared here with the reference runner's on the same inputs, and
   only then does the time count;
 - memory is the kernel's count for the runner (cgroup or ``/proc``), in a fresh runner, while
   a verified result is computed; never a number the student's process reports.
 """
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -51,6 +53,11 @@ class Workload:
                      rtol=self.rtol, atol=self.atol, what=f"{self.what} on fresh inputs")
 
 
+# How much longer than the reference's the student's hand-over of the same inputs may take
+# before the difference counts as its work: both run the same runner code on the same data.
+HAND_OVER_SLACK = 1.2
+
+
 def _hand_over(session, work, inputs):
     for name, value in inputs.items():
         session.put(name, value)
@@ -66,22 +73,31 @@ def timed_round(student, reference, rng, work, repeat, timeout=None):
     result (its sum and sum of squares): sending the whole result inside the window would
     add the same transfer time to both sides and hide a slow kernel behind it.  The result
     itself is fetched untimed, verified against the reference's, and its checksum against
-    the one sent inside the window."""
+    the one sent inside the window.
+
+    Handing the inputs over is timed too: the student's runner may spend that time computing
+    the result ahead of the timed request, so whatever it takes beyond the reference's
+    hand-over (past ``HAND_OVER_SLACK``) is added to its time."""
     student_s, reference_s = [], []
     for _ in range(repeat):
         inputs = work.draw(rng)
         measured = []
         for session in (student, reference):
+            started = time.perf_counter()
             _hand_over(session, work, inputs)
+            handed = time.perf_counter() - started
             claimed, seconds = session.timed_eval(f"_checksum((_timed := {work.result}))",
                                                   timeout=timeout)
-            measured.append((session.eval("_timed", timeout=timeout), claimed, seconds))
-        (student_value, claimed, student_time), (reference_value, _, reference_time) = measured
+            measured.append((session.eval("_timed", timeout=timeout), claimed, seconds,
+                             handed))
+        (student_value, claimed, student_time, student_handed), \
+            (reference_value, _, reference_time, reference_handed) = measured
         work.check(student_value, reference_value, inputs)
         if not _matches(claimed, student_value):
             raise AssertionError(f"the timed reply for {work.what} does not match the result "
                                  "fetched after it: the time is not counted")
-        student_s.append(student_time)
+        student_s.append(student_time + max(
+            0.0, student_handed - reference_handed * HAND_OVER_SLACK))
         reference_s.append(reference_time)
     return student_s, reference_s
 
@@ -147,9 +163,10 @@ def ratio_to_reference(student, reference, rng, work, repeat=5, timeout=None,
 # Sent inside the measured window instead of the result itself: two reductions that need the
 # whole result and allocate nothing (sending the result would cost a few copies of it in both
 # runners and drown the difference being measured).  The result is fetched and verified after.
-# What two honest runners' held memory may differ by before a memory window (their
-# packages' own objects), measured in the sandbox; a ballast larger than this is charged.
-HELD_SLACK_BYTES = 2 * 2**20
+# What two honest runners may differ by, in memory held before a memory window or taken while
+# its inputs are handed over (their packages' own objects, page rounding): measured in the
+# sandbox at under 100 KiB and 256 KiB.  More than this is charged to the student.
+HELD_SLACK_BYTES = 512 * 2**10
 
 DIGEST = ("def _digest(value):\n"
           "    data = value if isinstance(value, np.ndarray) else value.data\n"
@@ -167,22 +184,27 @@ def peak_ratio_to_reference(student, reference, rng, work, baseline_bytes=0):
     ``baseline_bytes`` is memory both touch anyway (e.g. the input), so the kernel's page
     granularity over a near-zero reference peak does not read as a large factor.
 
-    Memory the student's runner holds before the window beyond what the reference's holds
-    (past ``HELD_SLACK_BYTES``) counts as used in it: code could free such a ballast inside the
-    window and fill the room with a temporary that the peak would then never show.
+    What the student's runner could have done outside the window counts as done in it,
+    beyond what the reference's runner did there (past ``HELD_SLACK_BYTES``): memory taken
+    while the inputs were handed over (the result computed ahead), and memory held when the
+    window opens (a ballast freed inside the window to make room for a temporary the peak
+    would then never show).  Every request between the inputs and the result is inside one
+    of the two windows.
     """
     inputs = work.draw(rng)
     measured = []
     for session in (student, reference):
         session.restart()
         session.exec(f"{work.setup}\n{DIGEST}")
-        _hand_over(session, work, inputs)
         session.exec("_digest(np.ones((2, 2), dtype=np.float32))")   # its first call's imports
-        claimed, peak, held = session.peak_during(f"_digest((_measured := {work.result}))")
-        measured.append((session.eval("_measured"), claimed, peak, held))
-    (student_value, claimed, rise, student_held), (reference_value, _, reference_peak,
-                                                   reference_held) = measured
-    student_peak = rise + max(0, student_held - reference_held - HELD_SLACK_BYTES)
+        _, handing, _ = session.memory_during(lambda: _hand_over(session, work, inputs))
+        claimed, peak, held = session.memory_during(
+            lambda: session.eval(f"_digest((_measured := {work.result}))"))
+        measured.append((session.eval("_measured"), claimed, peak, held, handing))
+    (student_value, claimed, rise, student_held, student_handing), \
+        (reference_value, _, reference_peak, reference_held, reference_handing) = measured
+    student_peak = rise + sum(max(0, mine - theirs - HELD_SLACK_BYTES) for mine, theirs in (
+        (student_held, reference_held), (student_handing, reference_handing)))
     work.check(student_value, reference_value, inputs)
     if (type(claimed) is not list or len(claimed) != 2 or not all(type(c) is float for c in claimed)
             or not np.allclose(claimed, checksum(student_value), rtol=1e-3)):

@@ -44,10 +44,11 @@ class StudentSession:
         """Bind plain data (arrays included) sent from here to ``name`` in the runner."""
         self.runner.put(name, value, timeout=timeout)
 
-    def peak_during(self, expr, timeout=None):
-        """``(value, bytes, held)``: the kernel's count of memory the runner took for
-        ``expr``, and of what it held before (:meth:`harness.runner_client.Runner.peak_during`)."""
-        return self.runner.peak_during(expr, timeout=timeout)
+    def memory_during(self, action):
+        """``(action(), bytes, held)``: the kernel's count of memory the runner took while
+        ``action`` talked to it, and of what it held before
+        (:meth:`harness.runner_client.Runner.memory_during`)."""
+        return self.runner.memory_during(action)
 
     def restart(self):
         """A fresh runner from here on (memory checks start from a clean process)."""

@@ -74,6 +74,54 @@ def _replaying_handle(self, head, payload):
 _runner.Session.handle = _replaying_handle
 '''
 
+# A speed check's product computed while its inputs are handed over (untimed), and handed
+# back at once by the timed request: the work done ahead of the clock.
+COMPUTES_AHEAD = RUNNER + '''
+_real_handle = _runner.Session.handle
+_ahead = {}
+def _address(tensor):
+    return tensor.data.__array_interface__["data"][0]
+def _ahead_handle(self, head, payload):
+    reply = _real_handle(self, head, payload)
+    ns = self.namespace
+    if head.get("op") == "put" and head.get("name") == "r" and "l" in ns:
+        from tinytorch.core.tensor import Tensor
+        if not hasattr(Tensor, "_slow_matmul"):
+            Tensor._slow_matmul = Tensor.__matmul__
+            def _matmul(a, b):
+                done = _ahead.pop((_address(a), _address(b)), None)
+                return done if done is not None else Tensor._slow_matmul(a, b)
+            Tensor.__matmul__ = _matmul
+        left, right = Tensor(ns["l"]), Tensor(ns["r"])
+        _ahead[(_address(left), _address(right))] = Tensor._slow_matmul(left, right)
+    return reply
+_runner.Session.handle = _ahead_handle
+'''
+
+# The fused softmax computed into the output buffer as soon as the buffer is made (an
+# untimed, unmeasured request before the memory window), and the measured call then returns
+# the buffer as it is: the temporary was taken before anyone looked.
+FILLS_AHEAD = RUNNER + '''
+_real_handle = _runner.Session.handle
+def _filling_handle(self, head, payload):
+    reply = _real_handle(self, head, payload)
+    ns = self.namespace
+    kernels = ns.get("kernels")
+    if head.get("op") == "exec" and kernels is not None and "buf" in ns and "s" in ns:
+        if not hasattr(kernels, "_real_softmax"):
+            kernels._real_softmax = kernels.softmax_fused
+            def _softmax(x, out=None):
+                if out is not None and out is getattr(kernels, "_filled", None):
+                    kernels._filled = None
+                    return out
+                return kernels._real_softmax(x, out=out)
+            kernels.softmax_fused = _softmax
+        kernels._real_softmax(ns["s"], out=ns["buf"])
+        kernels._filled = ns["buf"]
+    return reply
+_runner.Session.handle = _filling_handle
+'''
+
 # tracemalloc (what memory checks once asked) reports nothing at all.
 HIDES_MEMORY = '''
 import tracemalloc as _tracemalloc

@@ -78,6 +78,15 @@ def test_a_replayed_reply_does_not_make_a_slow_matmul_fast(score, no_containers_
     assert points <= honest, (outcomes, honest_outcomes)
 
 
+def test_work_done_while_the_inputs_are_handed_over_is_timed(score, no_containers_left):
+    slow = forgeries.slow_matmul(package_files())
+    honest, honest_outcomes = score("02_tensor", slow, ("hidden",))
+    points, outcomes = score("02_tensor", forgeries.forged(slow, forgeries.COMPUTES_AHEAD),
+                             ("hidden",))
+    assert outcomes["tensor.matmul.vectorised"] == "failed"
+    assert points <= honest, (outcomes, honest_outcomes)
+
+
 def test_hiding_memory_from_tracemalloc_does_not_hide_a_temporary(score, no_containers_left):
     wasteful = SEEDED_BUGS["16_kernels"]["fused softmax allocates a temporary"].applied_to(
         package_files())
@@ -96,6 +105,17 @@ def test_memory_held_before_the_window_and_freed_in_it_does_not_hide_a_temporary
     honest, honest_outcomes = score("16_kernels", wasteful, ("hidden",))
     points, outcomes = score("16_kernels", forgeries.with_ballast(
         wasteful, "tinytorch/perf/kernels.py", wasteful_line), ("hidden",))
+    assert outcomes["kernels.softmax_fused.memory"] == "failed"
+    assert points <= honest, (outcomes, honest_outcomes)
+
+
+def test_a_temporary_taken_while_the_inputs_are_handed_over_is_measured(score,
+                                                                         no_containers_left):
+    wasteful = SEEDED_BUGS["16_kernels"]["fused softmax allocates a temporary"].applied_to(
+        package_files())
+    honest, honest_outcomes = score("16_kernels", wasteful, ("hidden",))
+    points, outcomes = score("16_kernels", forgeries.forged(wasteful, forgeries.FILLS_AHEAD),
+                             ("hidden",))
     assert outcomes["kernels.softmax_fused.memory"] == "failed"
     assert points <= honest, (outcomes, honest_outcomes)
 

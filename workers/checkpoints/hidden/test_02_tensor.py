@@ -101,7 +101,8 @@ def test_pow_tensor_exponent(student):
 def test_matmul_vectorised(student, reference, rng):
     work = Workload(IMPORT, lambda rng: {name: rng.normal(size=(256, 256)).astype(np.float32)
                                          for name in ("l", "r")},
-                    "Tensor(l) @ Tensor(r)", what="Tensor(a) @ Tensor(b) of two (256, 256)")
+                    "Tensor(l) @ Tensor(r)", what="Tensor(a) @ Tensor(b) of two (256, 256)",
+                    rtol=1e-3, atol=1e-3)   # proof of work: any float32 summation order passes
     ratio = ratio_to_reference(student, reference, rng, work)
     assert ratio <= 5.0, f"a @ b took {ratio:.1f}x the reference's time (at most 5x passes)"
 
