@@ -2,7 +2,9 @@
 
 The forgeries (tests/sandbox/forgeries.py) reach into the runner from the student's package:
 answer "ok" to everything, write frames to the runner's private output channel, replay a
-reply to a repeated request, hide memory from tracemalloc, patch ``platform``/``numpy``.
+reply to a repeated request, compute a result while its inputs are handed over (before the
+clock or the memory window starts), hold a ballast to free inside a memory window, hide
+memory from tracemalloc, patch ``platform``/``numpy``.
 Every verdict is decided from values the grader computed itself, so none of them pays.
 """
 
@@ -69,61 +71,56 @@ def test_a_runner_that_says_ok_to_everything_earns_nothing(score, starter, forge
         assert points == 0, {k: v for k, v in outcomes.items() if v == "passed"}
 
 
-def test_a_replayed_reply_does_not_make_a_slow_matmul_fast(score, no_containers_left):
-    slow = forgeries.slow_matmul(package_files())
-    honest, honest_outcomes = score("02_tensor", slow, ("hidden",))
-    points, outcomes = score("02_tensor", forgeries.forged(slow, forgeries.REPLAYS_REPLIES),
-                             ("hidden",))
-    assert outcomes["tensor.matmul.vectorised"] == "failed"
-    assert points <= honest, (outcomes, honest_outcomes)
+def _slow_matmul():
+    return forgeries.slow_matmul(package_files())
 
 
-def test_work_done_while_the_inputs_are_handed_over_is_timed(score, no_containers_left):
-    slow = forgeries.slow_matmul(package_files())
-    honest, honest_outcomes = score("02_tensor", slow, ("hidden",))
-    points, outcomes = score("02_tensor", forgeries.forged(slow, forgeries.COMPUTES_AHEAD),
-                             ("hidden",))
-    assert outcomes["tensor.matmul.vectorised"] == "failed"
-    assert points <= honest, (outcomes, honest_outcomes)
-
-
-def test_hiding_memory_from_tracemalloc_does_not_hide_a_temporary(score, no_containers_left):
-    wasteful = SEEDED_BUGS["16_kernels"]["fused softmax allocates a temporary"].applied_to(
+def _wasteful_softmax():
+    return SEEDED_BUGS["16_kernels"]["fused softmax allocates a temporary"].applied_to(
         package_files())
-    honest, honest_outcomes = score("16_kernels", wasteful, ("hidden",))
-    points, outcomes = score("16_kernels", forgeries.forged(wasteful, forgeries.HIDES_MEMORY),
-                             ("hidden",))
-    assert outcomes["kernels.softmax_fused.memory"] == "failed"
-    assert points <= honest, (outcomes, honest_outcomes)
 
 
-def test_memory_held_before_the_window_and_freed_in_it_does_not_hide_a_temporary(
-        score, no_containers_left):
-    wasteful_line = "    out[...] = x - x.max(axis=-1, keepdims=True)"
-    wasteful = SEEDED_BUGS["16_kernels"]["fused softmax allocates a temporary"].applied_to(
-        package_files())
-    honest, honest_outcomes = score("16_kernels", wasteful, ("hidden",))
-    points, outcomes = score("16_kernels", forgeries.with_ballast(
-        wasteful, "tinytorch/perf/kernels.py", wasteful_line), ("hidden",))
-    assert outcomes["kernels.softmax_fused.memory"] == "failed"
-    assert points <= honest, (outcomes, honest_outcomes)
+def _wrong_platform():
+    return SEEDED_BUGS["01_setup"]["sys.platform as platform"].applied_to(package_files())
 
 
-def test_a_temporary_taken_while_the_inputs_are_handed_over_is_measured(score,
-                                                                         no_containers_left):
-    wasteful = SEEDED_BUGS["16_kernels"]["fused softmax allocates a temporary"].applied_to(
-        package_files())
-    honest, honest_outcomes = score("16_kernels", wasteful, ("hidden",))
-    points, outcomes = score("16_kernels", forgeries.forged(wasteful, forgeries.FILLS_AHEAD),
-                             ("hidden",))
-    assert outcomes["kernels.softmax_fused.memory"] == "failed"
-    assert points <= honest, (outcomes, honest_outcomes)
+def _prepending(forgery):
+    return lambda files: forgeries.forged(files, forgery)
 
 
-def test_patching_platform_and_numpy_does_not_make_a_wrong_report_right(score,
-                                                                        no_containers_left):
-    buggy = SEEDED_BUGS["01_setup"]["sys.platform as platform"].applied_to(package_files())
-    honest, honest_outcomes = score("01_setup", buggy)
-    points, outcomes = score("01_setup", forgeries.forged(buggy, forgeries.PATCHES_FACTS))
-    assert outcomes["setup.report.platform"] == "failed"
-    assert points <= honest, (outcomes, honest_outcomes)
+WASTEFUL_LINE = "    out[...] = x - x.max(axis=-1, keepdims=True)"
+HIDDEN, ALL = ("hidden",), ("public", "hidden")
+# name: (the honest twin, which fails ``check``; the forgery made of it; module; check;
+# visibilities graded)
+FORGERIES = {
+    "a reply replayed to a repeated request": (
+        _slow_matmul, _prepending(forgeries.REPLAYS_REPLIES), "02_tensor",
+        "tensor.matmul.vectorised", HIDDEN),
+    "the product computed while the inputs are handed over": (
+        _slow_matmul, _prepending(forgeries.COMPUTES_AHEAD), "02_tensor",
+        "tensor.matmul.vectorised", HIDDEN),
+    "memory hidden from tracemalloc": (
+        _wasteful_softmax, _prepending(forgeries.HIDES_MEMORY), "16_kernels",
+        "kernels.softmax_fused.memory", HIDDEN),
+    "a ballast held before the memory window and freed in it": (
+        _wasteful_softmax,
+        lambda files: forgeries.with_ballast(files, "tinytorch/perf/kernels.py", WASTEFUL_LINE),
+        "16_kernels", "kernels.softmax_fused.memory", HIDDEN),
+    "the temporary taken while the inputs are handed over": (
+        _wasteful_softmax, _prepending(forgeries.FILLS_AHEAD), "16_kernels",
+        "kernels.softmax_fused.memory", HIDDEN),
+    "platform and numpy patched to report what the bug returns": (
+        _wrong_platform, _prepending(forgeries.PATCHES_FACTS), "01_setup",
+        "setup.report.platform", ALL),
+}
+
+
+@pytest.mark.parametrize("name", FORGERIES)
+def test_a_forgery_earns_no_more_than_its_honest_twin(score, name, no_containers_left):
+    honest_files, forge, module, check, visibility = FORGERIES[name]
+    honest = honest_files()
+    honest_points, honest_outcomes = score(module, honest, visibility)
+    assert honest_outcomes[check] == "failed"      # the bug the forgery tries to hide
+    points, outcomes = score(module, forge(honest), visibility)
+    assert outcomes[check] == "failed"
+    assert points <= honest_points, (outcomes, honest_outcomes)
