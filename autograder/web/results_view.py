@@ -40,6 +40,20 @@ class ModuleResult:
     def grouped(self) -> set[int]:
         return {check.id for _, items in self.groups for check in items}
 
+    @property
+    def passed(self) -> tuple[int, int]:
+        """(passed, total) over every check of the assignment, hidden ones included."""
+        hidden_passed, hidden_total = self.hidden or (0, 0)
+        return (sum(c.outcome.value == "passed" for c in self.checks) + hidden_passed,
+                len(self.checks) + hidden_total)
+
+
+def submission_total(results: list[ModuleResult]) -> tuple[float, float]:
+    """(points, possible) of one submission over its graded assignments, on the course's
+    scale: what this push would be worth if every one of them counted."""
+    graded = [r for r in results if r.points is not None]
+    return sum(r.points for r in graded), sum(r.assignment.points for r in graded)
+
 
 def _utc(naive: datetime) -> datetime:
     return naive.replace(tzinfo=timezone.utc)

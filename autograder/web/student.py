@@ -15,7 +15,7 @@ from autograder.gradebook import build_gradebook
 from autograder.models import Course, Submission, SubmissionStatus, User
 from autograder.policy import FinalGrade, effective_deadline
 from autograder.web import bp
-from autograder.web.results_view import module_results
+from autograder.web.results_view import module_results, submission_total
 from autograder.web.text import student_text
 
 FINISHED = (SubmissionStatus.graded, SubmissionStatus.failed)
@@ -49,7 +49,8 @@ def student_submission(submission: Submission):
                                                            submission.student.login),
                              staff=False, now=now_utc())
     return render_template("web/student_submission.html", submission=submission,
-                           modules=modules, live=_live(submission))
+                           modules=modules, total_points=submission_total(modules),
+                           live=_live(submission))
 
 
 def _live(submission: Submission | None) -> dict | None:

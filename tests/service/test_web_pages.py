@@ -87,6 +87,10 @@ def test_student_sees_public_checks_grouped_and_hidden_ones_as_a_count(app, clie
     assert "Hidden checks: 0 of 1 passed." in text
     assert "SECRET" not in text and "setup.hidden_secret" not in text
     assert "This submission counts." in text
+    summary = text[text.index('<table id="summary">'):text.index("</table>")]
+    assert '<a href="#module-01_setup">' in summary
+    assert '<td class="num failed">1 of 5</td>' in summary      # public 1/4, hidden 0/1
+    assert "This push</td><td class=\"num\">7.00 / 10</td>" in summary
 
 
 def test_my_course_shows_what_counts_and_every_push(app, client, world):
