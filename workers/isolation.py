@@ -17,8 +17,16 @@ Each check of the result document says which run it came from (``"run": "own"`` 
 ``"isolated"``), and the document's ``isolation`` entry says what was chosen and why; a
 check that failed on the student's whole package but passes in isolation says, in its
 message, which earlier module to look at first.
+
+The reference is the solution key, and the isolated run puts part of it beside the student's
+code, which could read it. So the isolated package holds the reference's solutions only of
+the modules before N (the ones N builds on), the later ones as the starter has them; and
+nothing the student's code could write leaves that run: each of its checks carries the
+message of the student's own run, never its own.
 """
 
+from autograder.starter import strip_solutions
+from contract.modules import MODULE_IDS
 from workers.module_files import files_of, module_files
 from workers.package_files import files_of_checkout, files_of_tar, tar_of
 from harness.suite import REFERENCE_ROOT
@@ -29,12 +37,18 @@ OWN, ISOLATED = "own", "isolated"
 
 def isolated_package(module_id, student_tar, reference=REFERENCE_ROOT):
     """Tar of the student's package with every other module's files taken from the
-    reference: module N's files (even a missing one) and any file of no module stay the
+    reference, solved for the modules before ``module_id`` and stubbed as in the starter for
+    the later ones: module N's files (even a missing one) and any file of no module stay the
     student's."""
     student, ours = files_of_tar(student_tar), files_of_checkout(reference)
-    others = {path for module, files in module_files().items() if module != module_id
-              for path in files} - set(files_of(module_id))
-    return tar_of({**student, **{path: ours[path] for path in others}})
+    mine = set(files_of(module_id))
+    earlier = set(MODULE_IDS[:MODULE_IDS.index(module_id)])
+    taken = {}
+    for module, files in module_files().items():
+        for path in set(files) - mine:
+            taken[path] = ours[path] if module in earlier else \
+                strip_solutions(ours[path].decode(), path).encode()
+    return tar_of({**student, **taken})
 
 
 def _failing(results):
@@ -82,13 +96,27 @@ def grade_isolated(module_id, mode, repo_tar, run, score, broken_before=(),
     if isolated_scored is None or isolated_scored.points <= scored.points:
         return own, scored
     line = cause_line(module_id, list(broken_before))
-    failed_own = {c["id"]: c for c in _failing(own)}
-    for check in isolated["checks"]:
-        if check["id"] in failed_own and check["outcome"] == "passed":
-            check["message"] = f"{line} (with your whole package: " \
-                               f"{failed_own[check['id']]['message'][:300]})"
+    _own_messages(isolated, own, line)
     isolated["isolation"] = {**own["isolation"], "chosen": ISOLATED, "cause": line}
     return isolated, isolated_scored
+
+
+def _own_messages(isolated, own, line):
+    """Give each check of the isolated run a message from the student's own run instead of
+    its own, which the student's code could have filled with the reference's solutions."""
+    own_checks = {c["id"]: c for c in own["checks"]}
+    for check in isolated["checks"]:
+        mine = own_checks.get(check["id"])
+        said = mine["message"] if mine else ""
+        if check["outcome"] == "passed":
+            check["message"] = f"{line} (with your whole package: {said[:300]})" \
+                if mine and mine["outcome"] != "passed" else ""
+        elif mine and mine["outcome"] != "passed":
+            check["message"] = said
+        else:
+            check["message"] = ("fails with the reference's code for the other modules and "
+                                "passes with your whole package (this run's message is not "
+                                "shown: it ran beside the reference's code)")
 
 
 def still_broken(results):

@@ -9,6 +9,9 @@ from autograder.rubric import load_rubric
 from workers import grading
 from harness.backends import Limits
 from harness.backends.local import LocalBackend
+from autograder.starter import strip_solutions
+from contract.modules import MODULE_IDS
+from harness.suite import run_suite
 from workers.isolation import ISOLATED, OWN, grade_isolated, isolated_package
 from workers.package_files import files_of_checkout, files_of_tar, tar_of
 
@@ -86,13 +89,51 @@ def test_an_unknown_mode_is_refused(reference_files):
 
 
 def test_the_isolated_package_keeps_the_students_module_and_takes_the_rest(reference_files):
+    """Earlier modules come solved, later ones stubbed as in the starter: the student's code
+    never runs beside the reference's solutions of modules it has not reached."""
     student = {**reference_files, TENSOR: b"# mine\n", "tinytorch/core/helpers.py": b"x = 1\n",
                "tinytorch/core/attention.py": b"# broken\n"}
     del student["tinytorch/core/layers.py"]
-    isolated = files_of_tar(isolated_package("02_tensor", tar_of(student)))
-    assert isolated[TENSOR] == b"# mine\n"                      # module N: the student's
+    isolated = files_of_tar(isolated_package("04_layers", tar_of(student)))
+    assert "tinytorch/core/layers.py" not in isolated          # module N: the student's (none)
     assert isolated["tinytorch/core/helpers.py"] == b"x = 1\n"  # a file of no module too
-    for other in ("tinytorch/core/attention.py", "tinytorch/core/layers.py"):
-        assert isolated[other] == reference_files[other]        # other modules: reference
-    del student[TENSOR]
-    assert TENSOR not in files_of_tar(isolated_package("02_tensor", tar_of(student)))
+    assert isolated[TENSOR] == reference_files[TENSOR]          # an earlier module: solved
+    attention = isolated["tinytorch/core/attention.py"].decode()
+    assert attention == strip_solutions(reference_files["tinytorch/core/attention.py"].decode())
+    assert "raise NotImplementedError" in attention             # a later module: stubbed
+
+
+@pytest.mark.parametrize("module_id", MODULE_IDS)
+def test_the_reference_isolated_with_later_modules_stubbed_scores_full_marks(
+        reference_files, module_id):
+    """No suite reaches past its module, so isolation never needs a later solution."""
+    results = run_suite(module_id, isolated_package(module_id, tar_of(reference_files)),
+                        LocalBackend(), Limits(wall_s=300, memory_mb=2048), job_seed=7)
+    assert results["infrastructure_error"] is None
+    assert [c["id"] for c in results["checks"] if c["outcome"] != "passed"] == []
+
+
+def test_nothing_the_isolated_run_wrote_reaches_the_student(reference_files):
+    """Its messages could carry the reference's solutions: each check says what the student's
+    own run said, or why it passes now, or that it fails only beside the reference."""
+    own = {"checks": [{"id": "m.a", "outcome": "failed", "message": "own a"},
+                      {"id": "m.b", "outcome": "failed", "message": "own b"},
+                      {"id": "m.c", "outcome": "passed", "message": ""}],
+           "infrastructure_error": None}
+    leaked = "def softmax(x): ...  # the reference's solution"
+    isolated = {"checks": [{"id": "m.a", "outcome": "passed", "message": leaked},
+                           {"id": "m.b", "outcome": "failed", "message": leaked},
+                           {"id": "m.c", "outcome": "failed", "message": leaked}],
+                "infrastructure_error": None}
+    runs = iter([own, isolated])
+    scores = iter([1.0, 2.0])
+    results, _ = grade_isolated("04_layers", "best_of", tar_of(reference_files),
+                                lambda tar, mine: next(runs),
+                                lambda r: type("Scored", (), {"points": next(scores)})())
+    messages = {c["id"]: c["message"] for c in results["checks"]}
+    assert results["isolation"]["chosen"] == ISOLATED
+    assert not any(leaked in m for m in messages.values())
+    assert messages["m.a"].startswith("passes with the reference's code") and "own a" in \
+        messages["m.a"]
+    assert messages["m.b"] == "own b"
+    assert "passes with your whole package" in messages["m.c"]
