@@ -27,7 +27,7 @@ from harness.backends import BackendUnavailable, Limits
 from harness.checkpoints.registry import declared_checks, suite_files
 from harness.runner_client import Runner
 from workers.import_probe import import_blocker
-from workers.isolation import grade_isolated, still_broken
+from workers.isolation import grade_isolated, still_broken, suite_runs
 from workers.milestones.data import DatasetMissing
 from workers.milestones.grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
 from workers.owners import current_owner, owner_is_dead
@@ -159,15 +159,18 @@ def module_jobs(config, rubrics_dir):
     return jobs
 
 
-def check_time_budget(jobs, budget_s):
-    """The jobs' wall clocks together must fit the task's soft time limit, or a slow student
-    would be cut off by the task instead of by each module's own limit."""
-    needed = sum(job.limits.wall_s for job in jobs)
+def check_time_budget(modules, milestones, budget_s):
+    """The longest the job can take must fit the task's soft time limit, or a slow student
+    would be cut off by the task instead of by each module's own limit: each module's
+    ``wall_s`` once per run its isolation mode allows (twice for ``best_of``), each
+    milestone's once."""
+    isolated = sum(job.limits.wall_s * (suite_runs(job.isolation) - 1) for job in modules)
+    needed = sum(job.limits.wall_s for job in [*modules, *milestones]) + isolated
     if needed > budget_s:
         raise InfrastructureFault(
-            f"the course's modules and milestones may take {needed:.0f} s together, more "
-            f"than the grading task's soft time limit of {budget_s:.0f} s "
-            "(AUTOGRADER_TASK_SOFT_LIMIT_S)")
+            f"the course's modules and milestones may take {needed:.0f} s together "
+            f"({isolated:.0f} s of it the second runs of isolation), more than the grading "
+            f"task's soft time limit of {budget_s:.0f} s (AUTOGRADER_TASK_SOFT_LIMIT_S)")
 
 
 def grade_modules(jobs, repo_tar, backend):
@@ -277,7 +280,7 @@ def grade_submission(submission_id, sessions, settings, backend):
     try:
         jobs = module_jobs(config, rubrics_dir)
         milestones = _milestone_jobs(config, rubrics_dir)
-        check_time_budget([*jobs, *milestones], settings.soft_limit_s)
+        check_time_budget(jobs, milestones, settings.soft_limit_s)
         repo_tar = archive_commit(repo_dir, commit)
         graded = grade_modules(jobs, repo_tar, backend)
         if milestones:

@@ -13,6 +13,12 @@ the grade:
 - ``own``: the student's whole package only (no second run);
 - ``reference``: only the isolated run.
 
+Each run has the module's whole ``wall_s`` (``Limits``): the isolated run starts a fresh
+runner with its own wall clock rather than what the first run left, because a first run
+slowed by a bug outside the module (the very case isolation is for) must not cut the run
+that grades the module on its own.  So a module can take up to ``suite_runs(mode)`` times
+its ``wall_s``, which the job's time budget counts (``workers.grading.check_time_budget``).
+
 Each check of the result document says which run it came from (``"run": "own"`` or
 ``"isolated"``), and the document's ``isolation`` entry says what was chosen and why; a
 check that failed on the student's whole package but passes in isolation says, in its
@@ -33,6 +39,14 @@ from harness.suite import REFERENCE_ROOT
 
 MODES = ("best_of", "own", "reference")
 OWN, ISOLATED = "own", "isolated"
+
+
+def suite_runs(mode):
+    """The most times a module's suite runs under ``mode``: twice for ``best_of`` (the
+    student's package, then the isolated one), once otherwise."""
+    if mode not in MODES:
+        raise ValueError(f"isolation {mode!r}: use one of {', '.join(MODES)}")
+    return 2 if mode == "best_of" else 1
 
 
 def isolated_package(module_id, student_tar, reference=REFERENCE_ROOT):
@@ -78,8 +92,7 @@ def grade_isolated(module_id, mode, repo_tar, run, score, broken_before=(),
     (results)`` scores it with the rubric; ``broken_before``: earlier modules of this job
     that fail even in isolation (their own bug), in course order, to name as the cause.
     """
-    if mode not in MODES:
-        raise ValueError(f"isolation {mode!r}: use one of {', '.join(MODES)}")
+    suite_runs(mode)   # refuses an unknown mode before anything runs
     if mode == "reference":
         results = _marked(run(isolated_package(module_id, repo_tar, reference), False), ISOLATED)
         results["isolation"] = {"mode": mode, "chosen": ISOLATED}

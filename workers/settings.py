@@ -26,7 +26,8 @@ class WorkerSettings:
     rubrics_dir: Path                # where the course file's rubric paths are resolved
     sandbox: str                     # "docker", or "local" (UNSAFE, development only)
     sandbox_warm: int                # started spare containers kept per pool process
-    soft_limit_s: float              # a whole grading job: above the sum of its modules' wall_s
+    soft_limit_s: float              # a whole grading job: above the longest it can take
+                                     # (workers.grading.check_time_budget)
     hard_limit_s: float
     max_retries: int                 # for infrastructure faults, with exponential back-off
     max_lost_attempts: int           # a job whose worker died this often is given up
@@ -43,7 +44,7 @@ class WorkerSettings:
     @classmethod
     def from_env(cls, env=None):
         env = os.environ if env is None else env
-        soft = _number(env, "TASK_SOFT_LIMIT_S", 4 * 3600.0)   # 18 modules of 300 s fit
+        soft = _number(env, "TASK_SOFT_LIMIT_S", 4 * 3600.0)   # 18 modules of 300 s, run twice, fit
         repos = env.get("AUTOGRADER_REPOS_DIR")
         sandbox = env.get("AUTOGRADER_SANDBOX", "docker")
         if sandbox not in ("docker", "local"):

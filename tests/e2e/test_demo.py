@@ -42,12 +42,12 @@ def test_the_demo_grades_prints_exports_and_cleans_up(tmp_path, sandbox_image):
     rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()
             if line.startswith(("assignment", "1. Setup"))}
     assert rows["assignment"] == ["demo-student-1", "demo-student-2", "demo-student-3"]
-    assert rows["1."][-3:] == ["10/10", "0/10", "8.7/10"]   # "1. Setup" splits in two
+    assert rows["1."][-3:] == ["10/10", "0/10", "9/10"]   # "1. Setup" splits in two
     assert "setup.blas.names_library" in out                 # the seeded bug's check failed
     exported = {row["SIS Login ID"]: row["1. Setup (5001)"]
                 for row in csv.DictReader(canvas.open()) if row["SIS Login ID"]}
     assert exported == {"demo-student-1": "10.00", "demo-student-2": "0.00",
-                        "demo-student-3": "8.67"}
+                        "demo-student-3": "9.00"}
     assert re.search(r"TA pages: http://127\.0\.0\.1:\d+/courses/tinytorch-demo/gradebook", out)
     assert re.search(r"student's results: http://127\.0\.0\.1:\d+/submissions/\d+ ", out)
     workdir = re.search(r"under (\S+tinytorch-demo-\S+)", out).group(1)

@@ -101,13 +101,23 @@ def test_the_line_tripwire_raises_just_before_the_mutated_line():
     assert line_tripwire("x = (1,\n     2)\n", 2) is None   # inside an expression
 
 
+SETUP = "tinytorch/core/setup.py"
+UNTAKEN = ('    ### BEGIN SOLUTION\n    try:\n        from threadpoolctl',
+           '    ### BEGIN SOLUTION\n    if os.environ.get("TT_NEVER_SET"):\n'
+           '        return os.environ["TT_NEVER_SET"]\n    try:\n        from threadpoolctl')
+
+
 def test_a_branch_the_suite_never_takes_is_untested_not_equivalent():
-    """blas_info's last resort (`return "unknown"`, for a NumPy older than the sandbox's)
-    is never reached by 01_setup's suite: deleting it is invisible, and reported as such."""
-    (mutant,) = [m for m in module_mutants("01_setup", curated=False)
+    """A branch of blas_info that 01_setup's suite never takes (an environment variable it
+    never sets): deleting its ``return`` is invisible, and reported as such."""
+    files = files_of_checkout(REFERENCE_ROOT)
+    text = files[SETUP].decode()
+    assert text.count(UNTAKEN[0]) == 1
+    files[SETUP] = text.replace(*UNTAKEN).encode()
+    (mutant,) = [m for m in generate(files[SETUP].decode(), SETUP)
                  if m.operator == "statement_deleted" and m.description.startswith(
-                     '`return "unknown"`')]
-    result = run_mutant("01_setup", mutant, files_of_checkout(REFERENCE_ROOT), "local")
+                     "`return os.environ")]
+    result = run_mutant("01_setup", mutant, files, "local")
     assert result.status == SURVIVED and "never reaches line" in result.detail
 
 

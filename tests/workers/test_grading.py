@@ -10,6 +10,8 @@ from autograder.models import SubmissionStatus
 from tests.workers.world import assert_all_pass
 from workers import grading
 from workers.docker_backend import DockerBackend
+from workers.milestones.grading import MilestoneJob
+from harness.backends import Limits
 from harness.backends.local import LocalBackend
 
 
@@ -63,10 +65,25 @@ def test_missing_repository_is_an_infra_error(world, reference_package):
 def test_modules_that_cannot_fit_the_task_time_limit_are_a_configuration_fault(
         world, reference_package):
     submission_id = world.submit("ref", reference_package)
-    settings = world.settings(AUTOGRADER_TASK_SOFT_LIMIT_S="60")   # 02_tensor allows 120 s
-    with pytest.raises(grading.InfrastructureFault, match="more than the grading task's soft"):
+    # 02_tensor allows 120 s a run, and isolation (best_of) may run its suite twice
+    settings = world.settings(AUTOGRADER_TASK_SOFT_LIMIT_S="180")
+    with pytest.raises(grading.InfrastructureFault, match="240 s together .120 s of it the "
+                                                          "second runs of isolation"):
         grading.grade_submission(submission_id, world.sessions, settings, LocalBackend())
     assert world.submission(submission_id).status == SubmissionStatus.infra_error
+
+
+def test_the_time_budget_counts_a_second_run_for_best_of_only():
+    def module(wall_s, isolation):
+        return grading.ModuleJob("02_tensor", None, Limits(wall_s=wall_s), isolation)
+
+    modules = [module(100, "best_of"), module(50, "own"), module(30, "reference")]
+    milestones = [MilestoneJob("xor", None, Limits(wall_s=20))]
+    grading.check_time_budget(modules, milestones, 300)      # 2 * 100 + 50 + 30 + 20
+    with pytest.raises(grading.InfrastructureFault, match=r"300 s together \(100 s of it"):
+        grading.check_time_budget(modules, milestones, 299)
+    with pytest.raises(ValueError, match="isolation 'twice'"):
+        grading.check_time_budget([module(1, "twice")], [], 300)
 
 
 def test_a_database_fault_at_the_claim_leaves_the_job_queued_for_a_retry(

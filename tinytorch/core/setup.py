@@ -65,7 +65,8 @@ def cpu_count() -> int:
 
 def blas_info() -> str:
     """Name, version and thread count of NumPy's BLAS: from threadpoolctl if installed, else
-    from NumPy's build configuration (which knows the library but not the threads)."""
+    from NumPy's build configuration (which knows the library but not the threads), else
+    ``"unknown"`` (NumPy < 1.26 has no machine-readable build configuration)."""
     ### BEGIN SOLUTION
     try:
         from threadpoolctl import threadpool_info

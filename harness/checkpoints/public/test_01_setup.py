@@ -93,3 +93,48 @@ def test_blas_threadpoolctl(student, rng):
         if str(blas[key]) not in text:
             raise AssertionError(f"blas_info() is {text!r} while threadpoolctl reports the BLAS "
                                  f"pool {blas}: it should name its {key} ({blas[key]!r})")
+
+
+# The build configuration as NumPy gives it, chosen here: ``{"Build Dependencies": {"blas":
+# ...}}`` from NumPy >= 1.26, a TypeError (no ``mode`` argument) from the NumPy 1.24-1.25
+# that pyproject still allows; threadpoolctl is blocked for the call, so that branch is read.
+FAKE_BUILD_CONFIG = """import sys
+import numpy as np
+def _show_config(mode='stdout'):
+    if {config!r} is None:
+        raise TypeError("show_config() got an unexpected keyword argument 'mode'")
+    return {config!r}
+_saved_config, _saved_pool = np.show_config, sys.modules.get('threadpoolctl')
+np.show_config, sys.modules['threadpoolctl'] = _show_config, None
+try:
+    text = blas_info()
+finally:
+    np.show_config = _saved_config
+    if _saved_pool is None:
+        del sys.modules['threadpoolctl']
+    else:
+        sys.modules['threadpoolctl'] = _saved_pool
+"""
+
+
+def blas_from_config(student, config):
+    student.exec(IMPORT + "\n" + FAKE_BUILD_CONFIG.format(config=config))
+    return student.eval("text")
+
+
+@check("setup.blas.build_config", "without threadpoolctl, blas_info() names the library and "
+       "version of NumPy's build configuration, or says 'unknown' on a NumPy that has none",
+       "public")
+def test_blas_build_config(student, rng):
+    blas = {"name": str(rng.choice(["scipy-openblas", "accelerate", "mkl-sdl"])),
+            "version": f"0.{rng.integers(2, 9)}.{rng.integers(10, 40)}"}
+    text = blas_from_config(student, {"Build Dependencies": {"blas": blas}})
+    if type(text) is not str or "\n" in text.strip():
+        raise AssertionError(f"blas_info() should be one line, got {text!r}")
+    for key in ("name", "version"):
+        if blas[key] not in text:
+            raise AssertionError(f"blas_info() is {text!r} while NumPy's build configuration "
+                                 f"says {blas}: it should name its {key} ({blas[key]!r})")
+    assert_equal(blas_from_config(student, None), "unknown",
+                 what="blas_info() on a NumPy whose show_config() has no mode='dicts' "
+                 "(NumPy < 1.26) and without threadpoolctl")
