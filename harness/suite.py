@@ -18,7 +18,7 @@ from contract.document import check_result, results_document
 from harness.backends import Limits
 from harness.checkpoints.plugin import CheckpointPlugin
 from harness.checkpoints.registry import (SUITE_ROOTS, VISIBILITIES, declared_checks, suite_files,
-                                          suite_roots)
+                                          suite_roots, suites_rootdir)
 
 REFERENCE_ROOT = Path(__file__).resolve().parent.parent   # the checkout holding tinytorch/
 _SKIP_DIRS = {"__pycache__", ".git"}
@@ -80,7 +80,8 @@ def run_suite(module_id, repo, backend, limits=Limits(), *, visibility=VISIBILIT
         with _plugin_autoload_disabled():
             code = pytest.main([*map(str, files), "-p", "no:cacheprovider", "-p", "no:terminal",
                                 "--capture=no", "--import-mode=importlib", "-o", "addopts=",
-                                "--rootdir", str(config_dir), "--confcutdir", str(config_dir),
+                                "--rootdir", str(suites_rootdir(suites_dir)),
+                                "--confcutdir", str(config_dir),
                                 "-c", str(config_dir / "pytest.ini"),
                                 *(["-x"] if stop_at_first else []),
                                 *(f"--deselect={node}" for node in deselect)],

@@ -6,6 +6,7 @@ suite files with :mod:`ast` (no import, no runner).
 """
 
 import ast
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,13 @@ def _validated(id, description, visibility, where):
 def suite_roots(root):
     """``root`` as a tuple of folders: one folder or several (each holding ``<visibility>/``)."""
     return (Path(root),) if isinstance(root, (str, Path)) else tuple(map(Path, root))
+
+
+def suites_rootdir(root):
+    """The folder the suites' pytest node ids are relative to: the one that holds every
+    suite root, so that no check is named outside it (pytest names a test in a file outside
+    its rootdir ``::test_name``, the same for every file)."""
+    return Path(os.path.commonpath([str(folder.resolve()) for folder in suite_roots(root)]))
 
 
 def suite_files(module_id, visibility=VISIBILITIES, root=SUITE_ROOTS):

@@ -7,9 +7,12 @@ import pytest
 from workers.mutation.differential import MutantDiffers, differential
 from workers.mutation.equivalence import HELPER_MODULE, differential_files, line_tripwire
 from workers.mutation.operators import generate
-from workers.mutation.run import EQUIVALENT, SURVIVED, module_mutants, run_mutant
-from workers.package_files import files_of_checkout
-from harness.suite import REFERENCE_ROOT
+from workers.mutation.run import (EQUIVALENT, SURVIVED, module_mutants, performance_checks,
+                                  run_mutant)
+from workers.package_files import files_of_checkout, tar_of
+from harness.backends.local import LocalBackend
+from harness.checkpoints.registry import declared_checks
+from harness.suite import REFERENCE_ROOT, run_suite
 
 SOURCE = '''"""A module."""
 from __future__ import annotations
@@ -142,3 +145,17 @@ def test_a_generator_argument_is_compared_by_its_state():
     one_more = differential(lambda p, g: int(np.argmax(p + g.random(p.shape) + 0 * g.random())))
     with pytest.raises(MutantDiffers):
         one_more(draw)(logits, np.random.default_rng(0))
+
+
+def test_the_correctness_pass_really_leaves_out_the_timed_checks():
+    """Mutants are first judged without the checks timed against the reference (and the
+    equivalence pass never runs them): their node ids must name the hidden suite's checks as
+    pytest does, or nothing is left out."""
+    timed = performance_checks("16_kernels")
+    assert timed and all(node.startswith("workers/checkpoints/hidden/") for node in timed)
+    results = run_suite("16_kernels", tar_of(files_of_checkout(REFERENCE_ROOT)), LocalBackend(),
+                        deselect=timed, job_seed=3)
+    ran = {check["id"] for check in results["checks"]}
+    assert ran and all(check["outcome"] == "passed" for check in results["checks"])
+    assert not {check_id for check_id in ran if check_id.endswith((".speed", ".memory"))}
+    assert len(ran) == len(declared_checks("16_kernels")) - len(timed)

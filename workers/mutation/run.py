@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 from harness.backends import Limits
-from harness.checkpoints.registry import SUITE_ROOTS, suite_files, suite_roots
+from harness.checkpoints.registry import SUITE_ROOTS, suite_files, suites_rootdir
 from workers.module_files import files_of
 from workers.mutation.corpus import load_corpus
 from workers.mutation.equivalence import differential_files, line_tripwire
@@ -58,7 +58,7 @@ def backend_named(name):
 def performance_checks(module_id, suites_dir=SUITE_ROOTS):
     """pytest node ids of the module's checks that time against the reference (relative to
     the suites' rootdir, as pytest names them)."""
-    nodes, rootdir = [], suite_roots(suites_dir)[0]
+    nodes, rootdir = [], suites_rootdir(suites_dir)
     for path in suite_files(module_id, root=suites_dir):
         tree = ast.parse(path.read_text(), filename=str(path))
         node_path = os.path.relpath(path, rootdir)
