@@ -11,7 +11,7 @@ from autograder.starter import generate_starter
 from tests.sandbox.fixtures import (containers, docker_client, no_containers_left,  # noqa: F401
                                    sandbox_deployment, sandbox_image, wait_for)
 from tests.workers.world import GradingWorld
-from workers.settings import CHECKOUT
+from autograder.settings import CHECKOUT
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ def test_missing_repository_is_an_infra_error(world, reference_package):
 def test_modules_that_cannot_fit_the_task_time_limit_are_a_configuration_fault(
         world, reference_package):
     submission_id = world.submit("ref", reference_package)
-    settings = world.settings(AUTOGRADER_TASK_SOFT_LIMIT_S="60")   # 02_tensor allows 120 s
+    settings = world.settings(task_soft_limit_s=60)   # 02_tensor allows 120 s
     with pytest.raises(grading.InfrastructureFault, match="more than the grading task's soft"):
         grading.grade_submission(submission_id, world.sessions, settings, LocalBackend())
     assert world.submission(submission_id).status == SubmissionStatus.infra_error

@@ -18,7 +18,7 @@ from autograder.queue import enqueue
 from tests.milestones.course_data import CIFAR_PLAN, GPT_PLAN, build_course_data
 from tests.sandbox.fixtures import wait_for
 from tests.workers.world import MODULE
-from workers.settings import CHECKOUT
+from autograder.settings import CHECKOUT
 
 DONE = (SubmissionStatus.graded, SubmissionStatus.failed, SubmissionStatus.infra_error)
 MILESTONES = ("xor", "cifar10", "tinygpt")
