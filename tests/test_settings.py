@@ -9,8 +9,8 @@ import pytest
 
 from autograder.settings import CHECKOUT, Settings, SettingsInvalid, markdown_table
 
-TABLE = re.compile(r"<!-- settings table: .*? -->\n(.*?)<!-- end of the generated settings table -->",
-                   re.S)
+TABLE = re.compile(r"<!-- settings table: .*? -->\n(.*?)"
+                   r"<!-- end of the generated settings table -->", re.S)
 
 
 @pytest.fixture(autouse=True)
