@@ -63,8 +63,8 @@ class GradingWorld:
 
     def settings(self, **fields):
         """A worker's settings for this world, with ``fields`` (e.g. ``max_retries=2``)."""
-        return Settings(database_url=self.database_url, repos_dir=self.repos_dir,
-                        rubrics_dir=self.rubrics_dir, **fields)
+        return Settings(**{"database_url": self.database_url, "repos_dir": self.repos_dir,
+                           "rubrics_dir": self.rubrics_dir, **fields})
 
     def submit(self, login, package_dir, folder="tinytorch"):
         """A student whose repo's main holds ``package_dir`` as ``folder/``; returns the id
