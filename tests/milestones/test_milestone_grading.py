@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from autograder.course.course_file import load_course
 from autograder.models import Submission, SubmissionStatus
-from tests.workers.world import GradingWorld
+from tests.workers.grading_world import GradingWorld
 from harness.backends.local import LocalBackend
 from workers.milestones.data import DatasetMissing
 from workers.milestones.job import ProgressWatch

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from autograder.models import SubmissionStatus
-from tests.workers.world import assert_all_pass
+from tests.workers.grading_world import assert_all_pass
 from workers import grading
 from workers.docker_backend import DockerBackend
 from harness.backends.local import LocalBackend

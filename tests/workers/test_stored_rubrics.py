@@ -6,7 +6,7 @@ from sqlalchemy import select
 from autograder.models import CourseRubric, SubmissionStatus
 from workers import grading
 from harness.backends.local import LocalBackend
-from tests.workers.world import MODULE
+from tests.workers.grading_world import MODULE
 
 
 def test_a_course_created_from_another_folder_grades_its_stored_rubric(

@@ -9,7 +9,7 @@ import pytest
 
 from autograder.models import SubmissionStatus
 from tests.service.test_postgres import postgres_url  # noqa: F401
-from tests.workers.world import GradingWorld
+from tests.workers.grading_world import GradingWorld
 from workers import grading
 from harness.backends.local import LocalBackend
 from autograder.settings import CHECKOUT
