@@ -45,7 +45,8 @@ class _ConfigFile(TomlConfigSettingsSource):
         try:
             data = super()._read_file(file_path)
         except tomllib.TOMLDecodeError as exc:
-            raise SettingsInvalid(f"{CONFIG_FILE_VARIABLE}={file_path}: not valid TOML: {exc}")
+            raise SettingsInvalid(
+                f"{CONFIG_FILE_VARIABLE}={file_path}: not valid TOML: {exc}") from None
         return {key.lower() if key.lower() in Settings.model_fields else key: value
                 for key, value in data.items()}
 
@@ -173,6 +174,7 @@ class Settings(BaseSettings):
 
     @property
     def hard_limit_s(self) -> float:
+        """``AUTOGRADER_TASK_HARD_LIMIT_S``, or 300 s past the soft limit."""
         return self.task_hard_limit_s or self.task_soft_limit_s + 300.0
 
     @property
@@ -202,12 +204,9 @@ def _problem(error: dict, values: dict) -> str:
         return f"{variable}={os.environ[variable]!r}: {reason}"
     path = config_file()
     if error["type"] == "extra_forbidden":
-        return f"{path}: unknown key {key} (known: {', '.join(_names())})"
+        known = ", ".join(name.upper() for name in Settings.model_fields)
+        return f"{path}: unknown key {key} (known: {known})"
     return f"{path}, key {key.upper()}: {reason}" if path else f"{variable}: {reason}"
-
-
-def _names() -> list[str]:
-    return [name.upper() for name in Settings.model_fields]
 
 
 def _shown(default) -> str:
