@@ -91,7 +91,7 @@ class Settings(BaseSettings):
         "largest accepted push body (200 MiB)"))
     git_binary: str = Field("git", description="the git that serves pushes (`git http-backend`)")
     api_page_size_max: PositiveInt = Field(200, description=(
-        "most rows one page of the API and the gradebook returns"))
+        "largest `per_page` of the submission lists (API and pages)"))
 
     # The workers
     rubrics_dir: Path = Field(CHECKOUT / "rubrics", description=(
