@@ -7,22 +7,25 @@ from __future__ import annotations
 
 
 def create_app(overrides: dict | None = None):
-    """Build the Flask app: configuration, database, hooks directory and blueprints."""
+    """Build the Flask app: configuration (:mod:`autograder.settings`, then ``overrides``),
+    database, hooks directory and blueprints."""
     from pathlib import Path
 
     from flask import Flask
     from flask_wtf.csrf import CSRFProtect
 
-    from autograder import config, db
+    from autograder import db
     from autograder.api import bp as api_bp
     from autograder.pushes.hooks_dir import install_hooks
     from autograder.git.http import bp as git_bp
     from autograder.git.quarantine import sweep_now_and_then
+    from autograder.settings import Settings
     from autograder.web import bp as web_bp
     from autograder.web import secret_key
 
     app = Flask(__name__, instance_relative_config=True)
-    config.load_into(app, overrides)
+    app.config.from_mapping(Settings().flask_config(app.instance_path))
+    app.config.update(overrides or {})      # tests: a database and repos of their own
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     secret_key.configure(app)
     install_hooks(Path(app.config["REPOS_DIR"]))

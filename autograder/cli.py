@@ -1,8 +1,8 @@
 """``autograder ...``: database, courses, rosters, staff and tokens (plus the rubric, export
 and starter commands, which live with their own modules).
 
-Commands run inside the app built by ``create_app``, so they read the same configuration
-(``AUTOGRADER_*`` variables, ``AUTOGRADER_CONFIG`` file) as the service.
+Commands run inside the app built by ``create_app``, so they read the same settings
+(:mod:`autograder.settings`: ``AUTOGRADER_*`` variables, ``AUTOGRADER_CONFIG`` file) as the service.
 """
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from autograder.course.course_file import load_course  # noqa: E402
 from autograder.rubric import load_rubric  # noqa: E402
 from harness.backends import Limits  # noqa: E402
-from workers.docker_backend import DEFAULT_IMAGE, DockerBackend  # noqa: E402
+from autograder.settings import Settings  # noqa: E402
+from workers.docker_backend import DockerBackend  # noqa: E402
 from harness.backends.local import LocalBackend  # noqa: E402
 from workers.milestones.data import check_datasets  # noqa: E402
 from workers.milestones.job import METRIC, RUBRICS_DIR, run_milestone  # noqa: E402
@@ -63,7 +64,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default="xor,cifar10,tinygpt")
     parser.add_argument("--budget-s", type=float, default=None,
                         help="training budget for every milestone (default: the rubric's)")
-    parser.add_argument("--image", default=DEFAULT_IMAGE)
+    parser.add_argument("--image", default=Settings().sandbox_image)
     args = parser.parse_args(argv)
     names = args.only.split(",")
     check_datasets(args.data, names)

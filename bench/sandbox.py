@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from harness.backends import Limits  # noqa: E402
-from workers.docker_backend import DEFAULT_IMAGE, DockerBackend, sweep_orphans  # noqa: E402
+from autograder.settings import Settings  # noqa: E402
+from workers.docker_backend import DockerBackend, sweep_orphans  # noqa: E402
 from harness.backends.local import LocalBackend  # noqa: E402
 from harness.runner_client import Runner  # noqa: E402
 from harness.suite import REFERENCE_ROOT, package_tar, run_suite  # noqa: E402
@@ -80,7 +81,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--module", default="02_tensor")
     parser.add_argument("--jobs", type=int, default=5, help="repeats per measurement")
-    parser.add_argument("--image", default=DEFAULT_IMAGE)
+    parser.add_argument("--image", default=Settings().sandbox_image)
     args = parser.parse_args()
     cores = os.cpu_count() or 1
     print(f"load average before: {os.getloadavg()[0]:.2f} on {cores} cores; "

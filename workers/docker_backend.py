@@ -18,11 +18,11 @@ import requests
 from docker.types import LogConfig, Ulimit
 from docker.utils.socket import STDOUT, frames_iter
 
+from autograder.settings import Settings
 from harness.backends import BackendUnavailable, Limits, MemoryMark, runner_environment
 from harness.backends.local import OutputTail
 from workers.owners import current_owner, owner_is_dead
 
-DEFAULT_IMAGE = os.environ.get("AUTOGRADER_SANDBOX_IMAGE", "tinytorch-sandbox:latest")
 LABEL = "org.tinytorch.sandbox"
 OWNER_LABEL = f"{LABEL}.owner"      # "<hostname>:<pid>" of the process that started it
 EXPIRES_LABEL = f"{LABEL}.expires"  # unix time after which it is an orphan whoever owns it
@@ -39,12 +39,6 @@ CGROUP_PEAK_FILES = (                # high-water mark of a container's memory c
 RUNNER_COMMAND = ["python3", "-m", "sandbox.runner"]
 NO_RESOLVER = "127.0.0.1"           # nothing listens there, and it names nothing of the host's
 SHM_MB = 4                          # enough for multiprocessing's semaphores, no more
-
-
-def deployment_name():
-    """``AUTOGRADER_SANDBOX_DEPLOYMENT``: tells apart the containers of several services (or
-    test runs) that share one Docker host."""
-    return os.environ.get("AUTOGRADER_SANDBOX_DEPLOYMENT") or "default"
 
 
 def container_options(limits: Limits, image: str, idle_s: float = 0.0, deployment="default"):
@@ -240,10 +234,13 @@ class DockerBackend:
 
     name = "docker"
 
-    def __init__(self, image=DEFAULT_IMAGE, client=None, warm=0, deployment=None):
-        self.image = image
+    def __init__(self, image=None, client=None, warm=0, deployment=None):
+        """``image`` and ``deployment`` default to the settings ``AUTOGRADER_SANDBOX_IMAGE``
+        and ``AUTOGRADER_SANDBOX_DEPLOYMENT``, read now (a test names its own deployment)."""
+        settings = Settings() if image is None or deployment is None else None
+        self.image = image or settings.sandbox_image
         self.warm = warm
-        self.deployment = deployment or deployment_name()
+        self.deployment = deployment or settings.sandbox_deployment
         self._client = client
         self._spares = {}          # Limits -> [DockerHandle], started, never handed out
         self._refilling = {}       # Limits -> number of spares being started

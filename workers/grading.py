@@ -280,13 +280,14 @@ def grade_submission(submission_id, sessions, settings, backend):
     try:
         jobs = module_jobs(config, rubrics_dir)
         milestones = _milestone_jobs(config, rubrics_dir)
-        check_time_budget(jobs, milestones, settings.soft_limit_s)
+        check_time_budget(jobs, milestones, settings.task_soft_limit_s)
         repo_tar = archive_commit(repo_dir, commit)
         graded = grade_modules(jobs, repo_tar, backend)
         if milestones:
             progress = ProgressNote(sessions, submission_id, attempt,
                                     running_detail(current_owner()))
-            graded += [_grade_milestone(job, repo_tar, backend, progress) for job in milestones]
+            graded += [_grade_milestone(job, repo_tar, backend, progress, settings)
+                       for job in milestones]
     except SubmissionUnusable as exc:
         return _record(sessions, submission_id, attempt, SubmissionStatus.failed, str(exc))
     except InfrastructureFault as exc:
@@ -315,9 +316,10 @@ def _milestone_jobs(config, rubrics_dir):
         raise InfrastructureFault(f"a milestone rubric cannot be read: {exc}") from exc
 
 
-def _grade_milestone(job, repo_tar, backend, progress):
+def _grade_milestone(job, repo_tar, backend, progress, settings):
     try:
-        return grade_milestone(job, repo_tar, backend, dataset_dir(), progress)
+        return grade_milestone(job, repo_tar, backend, dataset_dir(settings), progress,
+                               settings.milestone_plans.get(job.milestone_id))
     except (DatasetMissing, NotGradable, BackendUnavailable, RubricMismatch) as exc:
         raise InfrastructureFault(f"{job.milestone_id}: {exc}") from exc
 

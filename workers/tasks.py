@@ -28,7 +28,8 @@ def _backend():
         from harness.backends.local import LocalBackend
         return LocalBackend()   # UNSAFE for untrusted code: development machines only
     from workers.docker_backend import DockerBackend
-    return DockerBackend(warm=settings.sandbox_warm)
+    return DockerBackend(settings.sandbox_image, warm=settings.sandbox_warm,
+                         deployment=settings.sandbox_deployment)
 
 
 @worker_process_shutdown.connect

@@ -9,7 +9,8 @@ import pytest
 
 from deploy.classroom import course_snapshot
 from deploy.stack import CHECKOUT, LocalStack
-from tests.sandbox.fixtures import docker_client, sandbox_deployment, sandbox_image  # noqa: F401
+from tests.sandbox.docker_fixtures import (  # noqa: F401
+    docker_client, sandbox_deployment, sandbox_image)
 
 # A lost grading message is re-sent within a test's patience, not a deployment's 5 minutes.
 QUICK_RECONCILER = {"AUTOGRADER_RECONCILE_EVERY_S": "10", "AUTOGRADER_QUEUED_STALE_S": "30"}

@@ -3,7 +3,7 @@ import json
 
 from autograder.export.gradescope import results_json
 from autograder.rubric import grade
-from tests.rubric.fixtures import CHECK_IDS, RUBRIC, all_passed, check
+from tests.rubric.made_up_module import CHECK_IDS, RUBRIC, all_passed, check
 
 
 def test_results_json_fields_scores_and_visibility():

@@ -3,7 +3,7 @@
 import pytest
 
 from autograder.starter import generate_starter
-from tests.grading.repos import package_files
+from tests.grading.submission_tars import package_files
 from harness.backends.local import LocalBackend
 
 

@@ -5,7 +5,7 @@ Shared by every ``test_suites_*.py`` so that each property is stated once for al
 
 import hashlib
 
-from tests.grading.repos import tar_of
+from tests.grading.submission_tars import tar_of
 from harness.checkpoints.registry import _checks_in_file, declared_checks, suite_files
 from harness.suite import run_suite
 

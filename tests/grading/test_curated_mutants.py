@@ -12,7 +12,7 @@ import re
 import pytest
 import yaml
 
-from tests.grading.repos import CHECKOUT, MODULE_IDS, module_path
+from tests.grading.submission_tars import CHECKOUT, MODULE_IDS, module_path
 
 MODULES = MODULE_IDS[1:9]   # 02_tensor .. 09_spatial
 FIELDS = {"id", "description", "file", "find", "replace"}

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.grading.repos import tar_of
+from tests.grading.submission_tars import tar_of
 from sandbox import wire, runner as runner_module
 from harness.backends import Limits
 from harness.runner_client import (

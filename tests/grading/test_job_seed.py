@@ -1,6 +1,6 @@
 """The ``rng`` fixture: inputs drawn per job from a secret seed, reproducible when pinned."""
 
-from tests.grading.repos import CHECKOUT
+from tests.grading.submission_tars import CHECKOUT
 from harness.suite import run_suite
 
 SUITE = '''

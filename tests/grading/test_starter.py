@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from autograder.starter import BEGIN, StarterError, strip_solutions, verify_imports
-from tests.grading.repos import CHECKOUT
+from tests.grading.submission_tars import CHECKOUT
 from harness.checkpoints.registry import declared_checks
 
 FIXTURE = textwrap.dedent('''\

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.grading.repos import CHECKOUT, patched, prepended, tar_of
+from tests.grading.submission_tars import CHECKOUT, patched, prepended, tar_of
 from sandbox import wire
 from harness.backends import BackendUnavailable, Limits
 from harness.suite import run_suite

@@ -5,7 +5,7 @@ in test_suites_every_module.py.
 """
 
 from autograder.rubric import grade, load_rubric
-from tests.grading.repos import CHECKOUT, patched, tar_of
+from tests.grading.submission_tars import CHECKOUT, patched, tar_of
 from harness.checkpoints.registry import declared_checks
 from harness.suite import run_suite
 

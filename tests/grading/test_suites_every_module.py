@@ -11,7 +11,7 @@ all of this by existing; module-specific tests live in the ``test_suites_*.py`` 
 import pytest
 
 from autograder.rubric import grade, load_rubric
-from tests.grading.repos import CHECKOUT, MODULE_IDS, progressive, tar_of
+from tests.grading.submission_tars import CHECKOUT, MODULE_IDS, progressive, tar_of
 from deploy.seeded_bugs import SEEDED_BUGS, assert_caught
 from tests.grading.suite_checks import (SuiteRuns, assert_every_check_fails_on_a_stub,
                                         checks_using_the_reference, not_passed, outcomes)

@@ -4,7 +4,7 @@ What every suite must do (reference 100% with its figures, starter 0, progressiv
 gradability, seeded bugs) is in test_suites_every_module.py.
 """
 
-from tests.grading.repos import module_path, patched, tar_of
+from tests.grading.submission_tars import module_path, patched, tar_of
 from tests.grading.suite_checks import outcomes
 from harness.suite import run_suite
 

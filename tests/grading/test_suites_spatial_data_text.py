@@ -4,7 +4,7 @@ What every suite must do (reference 100% with its figures and every rubric point
 progressive gradability, seeded bugs) is in test_suites_every_module.py.
 """
 
-from tests.grading.repos import prepended, tar_of
+from tests.grading.submission_tars import prepended, tar_of
 from tests.grading.suite_checks import not_passed
 from harness.suite import run_suite
 

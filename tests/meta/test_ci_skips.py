@@ -3,7 +3,7 @@ import os
 import subprocess
 import sys
 
-from workers.settings import CHECKOUT
+from autograder.settings import CHECKOUT
 
 SKIPPING = '''
 import pytest

@@ -11,8 +11,8 @@ import pytest
 
 from autograder.rubric import grade, load_rubric
 from autograder.starter import generate_starter
-from tests.grading.repos import package_files, patched, tar_of
-from tests.milestones.course_data import CIFAR_PLAN, GPT_PLAN, SHAKESPEARE, build_course_data
+from tests.grading.submission_tars import package_files, patched, tar_of
+from tests.milestones.datasets import CIFAR_PLAN, GPT_PLAN, SHAKESPEARE, build_course_data
 from harness.backends import Limits
 from harness.backends.local import LocalBackend
 from workers.milestones.data import DatasetMissing, check_datasets, job_data

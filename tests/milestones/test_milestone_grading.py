@@ -8,13 +8,13 @@ from sqlalchemy.engine import Engine
 
 from autograder.course.course_file import load_course
 from autograder.models import Submission, SubmissionStatus
-from tests.workers.world import GradingWorld
+from tests.workers.grading_world import GradingWorld
 from harness.backends.local import LocalBackend
 from workers.milestones.data import DatasetMissing
 from workers.milestones.job import ProgressWatch
-from workers.milestones.grading import (ProgressNote, check_worker_datasets, dataset_dir,
-                                       grade_milestone, milestone_jobs, plan_overrides)
-from workers.settings import CHECKOUT
+from workers.milestones.data import check_datasets
+from workers.milestones.grading import ProgressNote, dataset_dir, grade_milestone, milestone_jobs
+from autograder.settings import CHECKOUT, Settings
 from harness.suite import package_tar
 
 RUBRICS = CHECKOUT / "rubrics"
@@ -31,10 +31,10 @@ def test_the_demo_course_grades_three_milestones_under_their_rubric_limits():
 
 def test_an_unset_or_incomplete_dataset_dir_is_a_configuration_error(tmp_path):
     with pytest.raises(DatasetMissing, match="AUTOGRADER_DATASET_DIR is not set"):
-        dataset_dir({})
+        dataset_dir(Settings(dataset_dir=None))
     (tmp_path / "cifar10-jpg.tar.gz").write_bytes(b"")
     with pytest.raises(DatasetMissing, match="no Tiny Shakespeare") as caught:
-        check_worker_datasets({"AUTOGRADER_DATASET_DIR": str(tmp_path)})
+        check_datasets(dataset_dir(Settings(dataset_dir=tmp_path)))
     assert "CIFAR-10" not in str(caught.value)
 
 
@@ -73,16 +73,6 @@ def test_progress_shows_on_the_running_submission_only_for_its_own_attempt(
     assert world.submission(submission_id).status_detail == expected
     note({**numbers, "epoch": 3, "epoch_end": False})          # within every_s: not written
     assert world.submission(submission_id).status_detail == expected
-
-
-def test_plan_overrides_come_from_json_and_bad_ones_are_named():
-    assert plan_overrides({}) == {}
-    env = {"AUTOGRADER_MILESTONE_PLANS": '{"cifar10": {"train_limit": 1200}}'}
-    assert plan_overrides(env) == {"cifar10": {"train_limit": 1200}}
-    with pytest.raises(ValueError, match="AUTOGRADER_MILESTONE_PLANS is not valid JSON"):
-        plan_overrides({"AUTOGRADER_MILESTONE_PLANS": "{cifar10"})
-    with pytest.raises(ValueError, match="must map milestones"):
-        plan_overrides({"AUTOGRADER_MILESTONE_PLANS": '{"mnist": {}}'})
 
 
 def test_a_run_reporting_in_a_tight_loop_costs_one_write_per_interval_and_no_text(

@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from tests.grading.repos import tar_of
+from tests.grading.submission_tars import tar_of
 from harness.backends import Limits
 from harness.backends.local import LocalBackend
 from harness import runner_client

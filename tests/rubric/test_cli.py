@@ -4,7 +4,7 @@ import json
 from click.testing import CliRunner
 
 from autograder.rubric.cli import rubric
-from tests.rubric.fixtures import CHECK_IDS, RUBRIC_TEXT, all_passed, check, results
+from tests.rubric.made_up_module import CHECK_IDS, RUBRIC_TEXT, all_passed, check, results
 
 
 def run(*args):

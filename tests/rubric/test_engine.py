@@ -2,7 +2,7 @@
 import pytest
 
 from autograder.rubric import NotGradable, RubricMismatch, grade, parse_rubric
-from tests.rubric.fixtures import CHECK_IDS, RUBRIC, RUBRIC_TEXT, all_passed, check, results
+from tests.rubric.made_up_module import CHECK_IDS, RUBRIC, RUBRIC_TEXT, all_passed, check, results
 
 
 def by_id(graded):

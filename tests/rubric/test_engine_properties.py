@@ -3,7 +3,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder.rubric import grade
-from tests.rubric.fixtures import CHECK_IDS, RUBRIC, results
+from tests.rubric.made_up_module import CHECK_IDS, RUBRIC, results
 
 figure = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True),
                    st.floats(min_value=0, max_value=500))

@@ -1,2 +1,2 @@
-from tests.sandbox.fixtures import (containers, docker_client, no_containers_left,  # noqa: F401
-                                   sandbox_deployment, sandbox_image)
+from tests.sandbox.docker_fixtures import (  # noqa: F401
+    containers, docker_client, no_containers_left, sandbox_deployment, sandbox_image)

@@ -6,7 +6,7 @@ grade each beside its honest twin (the same repo without the forgery) and requir
 forgery earns no more.
 """
 
-from tests.grading.repos import patched, prepended
+from tests.grading.submission_tars import patched, prepended
 
 RUNNER = "_runner = __import__('sys').modules['__main__']\n"
 

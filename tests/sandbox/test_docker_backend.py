@@ -10,9 +10,9 @@ import time
 import pytest
 
 from autograder.starter import generate_starter
-from tests.grading.repos import tar_of
-from tests.sandbox.fixtures import wait_for
-from tests.workers.world import outcomes
+from tests.grading.submission_tars import tar_of
+from tests.sandbox.docker_fixtures import wait_for
+from tests.workers.grading_world import outcomes
 from harness.backends import BackendUnavailable, Limits
 from workers.docker_backend import (EXPIRES_LABEL, OWNER_LABEL, DockerBackend,
                                      container_options, sweep_orphans)

@@ -14,7 +14,7 @@ import pytest
 
 from autograder.rubric import grade, load_rubric
 from autograder.starter import generate_starter
-from tests.grading.repos import CHECKOUT, package_files, tar_of
+from tests.grading.submission_tars import CHECKOUT, package_files, tar_of
 from deploy.seeded_bugs import SEEDED_BUGS
 from tests.sandbox import forgeries
 from harness.backends import Limits

@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from deploy import build_sandbox
-from tests.grading.repos import tar_of
+from tests.grading.submission_tars import tar_of
 from harness.backends import Limits
 from workers.docker_backend import DockerBackend
 from harness.runner_client import Runner

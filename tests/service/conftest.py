@@ -16,7 +16,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from autograder.cli import main
-from workers.settings import CHECKOUT
+from autograder.settings import CHECKOUT
 
 MODULES = ("01_setup", "02_tensor")
 

@@ -6,7 +6,7 @@ from sqlalchemy import delete, select
 from autograder.db import get_session
 from autograder.models import Course, CourseRubric, GradeOverride, Submission, SubmissionStatus
 from tests.service.conftest import invoke
-from tests.service.seed import graded_submission
+from tests.service.graded_rows import graded_submission
 
 
 def _post(client, world, login, path, body):

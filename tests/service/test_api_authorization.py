@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.service.seed import graded_submission
+from tests.service.graded_rows import graded_submission
 
 ROLES = ("anonymous", "alice", "bob", "ta1", "ta2", "prof")
 REASON = {"reason": "rubric fixed"}

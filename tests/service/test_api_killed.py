@@ -17,7 +17,7 @@ from autograder.models import Submission, SubmissionStatus
 from tests.service.gitclient import commit_file, git, repo_url
 from tests.service.test_gunicorn import serve
 from workers import reconciler
-from workers.settings import WorkerSettings
+from autograder.settings import Settings
 
 
 def _rows(app) -> list[Submission]:
@@ -58,9 +58,8 @@ def test_the_api_killed_mid_push_loses_nothing_and_grades_nothing_off_the_branch
     finally:
         server.terminate()
         server.wait(30)
-    settings = WorkerSettings.from_env({"AUTOGRADER_DATABASE_URL": app.config["DATABASE_URL"],
-                                        "AUTOGRADER_REPOS_DIR": app.config["REPOS_DIR"],
-                                        "AUTOGRADER_QUEUED_STALE_S": "0"})
+    settings = Settings(database_url=app.config["DATABASE_URL"],
+                        repos_dir=app.config["REPOS_DIR"], queued_stale_s=0)
     sent = []
     with app.app_context():
         reconciler.reconcile(app.extensions["autograder.sessions"], settings, sent.append,

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from autograder.api.serialize import INFRA_ERROR_FOR_STUDENTS
 from autograder.db import get_session
 from autograder.models import Submission, SubmissionStatus
-from tests.service.seed import graded_submission
+from tests.service.graded_rows import graded_submission
 
 
 @pytest.mark.parametrize("value", ["1", "yes", "True"])

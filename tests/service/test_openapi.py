@@ -7,7 +7,7 @@ import base64
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tests.service.seed import graded_submission
+from tests.service.graded_rows import graded_submission
 
 # The checker, not the thing tested: skip (with the reason shown) where it is not installed.
 schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathesis (dev tool)")

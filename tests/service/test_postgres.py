@@ -17,7 +17,7 @@ import pytest
 from autograder import create_app
 from autograder.db import make_engine, upgrade_to_head
 from tests.service.gitclient import commit_file, git, repo_url
-from tests.service.seed import graded_submission
+from tests.service.graded_rows import graded_submission
 from tests.service.test_schema_and_config import schema_differences
 
 pytest.importorskip("psycopg", reason="pip install 'psycopg[binary]' to test PostgreSQL")

@@ -13,7 +13,7 @@ import pytest
 
 from autograder.pushes import decide
 from autograder.git.quarantine import PATTERN, STALE_S, sweep_quarantines
-from tests.sandbox.fixtures import wait_for
+from tests.sandbox.docker_fixtures import wait_for
 from tests.service.gitclient import git, repo_url
 
 

@@ -8,7 +8,7 @@ from autograder import create_app
 from autograder.db import get_session
 from autograder.models import Submission, SubmissionStatus
 from deploy.stack import free_port
-from tests.service.seed import graded_submission
+from tests.service.graded_rows import graded_submission
 
 
 def test_health_needs_no_login_and_says_what_is_up(client):

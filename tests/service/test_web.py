@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from autograder.db import get_session
 from autograder.models import Submission, SubmissionStatus, User
-from tests.service.seed import graded_submission
+from tests.service.graded_rows import graded_submission
 
 
 def test_staff_see_the_course_overview_with_recent_submissions(app, client, world):

@@ -17,7 +17,7 @@ from autograder.queue import REGRADE_DETAIL, enqueue
 from autograder.rubric.engine import RubricGrade
 from autograder.web.text import first_line, group_by_message
 from tests.service.conftest import course_yaml, invoke
-from tests.service.seed import graded_submission
+from tests.service.graded_rows import graded_submission
 from tests.service.test_queue import redis_url  # noqa: F401  (a real redis-server)
 from workers import grading
 from workers.isolation import grade_isolated

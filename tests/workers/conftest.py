@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from autograder.starter import generate_starter
-from tests.sandbox.fixtures import (containers, docker_client, no_containers_left,  # noqa: F401
-                                   sandbox_deployment, sandbox_image, wait_for)
-from tests.workers.world import GradingWorld
-from workers.settings import CHECKOUT
+from tests.sandbox.docker_fixtures import (  # noqa: F401
+    containers, docker_client, no_containers_left, sandbox_deployment, sandbox_image, wait_for)
+from tests.workers.grading_world import GradingWorld
+from autograder.settings import CHECKOUT
 
 
 @pytest.fixture

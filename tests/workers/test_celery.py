@@ -10,10 +10,10 @@ import redis
 
 from autograder.models import SubmissionStatus
 from autograder.queue import enqueue
-from tests.sandbox.fixtures import wait_for
+from tests.sandbox.docker_fixtures import wait_for
 from tests.service.test_queue import PUSHES
 from tests.sandbox.test_hostile import HOSTILE
-from tests.workers.world import assert_all_pass, outcomes
+from tests.workers.grading_world import assert_all_pass, outcomes
 from harness.backends.local import LocalBackend
 
 DONE = (SubmissionStatus.graded, SubmissionStatus.failed, SubmissionStatus.infra_error)

@@ -8,9 +8,9 @@ import pytest
 
 from autograder.models import SubmissionStatus, utcnow
 from autograder.queue import enqueue
-from tests.sandbox.fixtures import wait_for
+from tests.sandbox.docker_fixtures import wait_for
 from tests.workers.test_celery import slow_reference, wait_until_done
-from tests.workers.world import assert_all_pass
+from tests.workers.grading_world import assert_all_pass
 
 RECOVERY_S = 30
 # The deployed reconciler's defaults (an empty value means the default), not the quick ones

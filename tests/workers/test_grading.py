@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from autograder.models import SubmissionStatus
-from tests.workers.world import assert_all_pass
+from tests.workers.grading_world import assert_all_pass
 from workers import grading
 from workers.docker_backend import DockerBackend
 from workers.milestones.grading import MilestoneJob
@@ -66,7 +66,7 @@ def test_modules_that_cannot_fit_the_task_time_limit_are_a_configuration_fault(
         world, reference_package):
     submission_id = world.submit("ref", reference_package)
     # 02_tensor allows 120 s a run, and isolation (best_of) may run its suite twice
-    settings = world.settings(AUTOGRADER_TASK_SOFT_LIMIT_S="180")
+    settings = world.settings(task_soft_limit_s=180)
     with pytest.raises(grading.InfrastructureFault, match="240 s together .120 s of it the "
                                                           "second runs of isolation"):
         grading.grade_submission(submission_id, world.sessions, settings, LocalBackend())

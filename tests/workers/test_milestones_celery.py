@@ -15,10 +15,10 @@ import pytest
 from autograder.course.stored import store_rubrics, validate_course_file
 from autograder.models import Course, SubmissionStatus
 from autograder.queue import enqueue
-from tests.milestones.course_data import CIFAR_PLAN, GPT_PLAN, build_course_data
-from tests.sandbox.fixtures import wait_for
-from tests.workers.world import MODULE
-from workers.settings import CHECKOUT
+from tests.milestones.datasets import CIFAR_PLAN, GPT_PLAN, build_course_data
+from tests.sandbox.docker_fixtures import wait_for
+from tests.workers.grading_world import MODULE
+from autograder.settings import CHECKOUT
 
 DONE = (SubmissionStatus.graded, SubmissionStatus.failed, SubmissionStatus.infra_error)
 MILESTONES = ("xor", "cifar10", "tinygpt")

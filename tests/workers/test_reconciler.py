@@ -24,7 +24,7 @@ def _set(world, submission_id, **values):
 
 
 def test_reconciler_resends_lost_jobs_only(world, reference_package):
-    settings = world.settings(AUTOGRADER_QUEUED_STALE_S="600", AUTOGRADER_TASK_HARD_LIMIT_S="60")
+    settings = world.settings(queued_stale_s=600, task_hard_limit_s=60)
     now = utcnow()
     ids = {name: world.submit(name, reference_package) for name in (
         "queued_old", "queued_new", "running_stale", "running_dead", "running_alive", "graded")}
@@ -50,7 +50,7 @@ def test_reconciler_resends_lost_jobs_only(world, reference_package):
 def test_a_submission_the_broker_still_holds_is_not_sent_twice(world, reference_package):
     submission_id = world.submit("waiting", reference_package)
     _set(world, submission_id, pushed_at=utcnow() - timedelta(hours=1))
-    settings = world.settings(AUTOGRADER_QUEUED_STALE_S="600")
+    settings = world.settings(queued_stale_s=600)
     assert reconciler.reconcile(world.sessions, settings, print, {submission_id}) == []
     assert reconciler.reconcile(world.sessions, settings, print, set()) == [submission_id]
 
@@ -69,7 +69,7 @@ def test_a_queued_commit_that_never_reached_the_branch_is_rejected_not_graded(
 
 def test_a_retry_is_planned_with_back_off_and_sent_by_the_reconciler_when_due(
         world, reference_package):
-    settings = world.settings(AUTOGRADER_MAX_RETRIES="2", AUTOGRADER_RETRY_BACKOFF_S="30")
+    settings = world.settings(max_retries=2, retry_backoff_s=30)
     submission_id = world.submit("ann", reference_package)
     delays = []
     for attempts in (1, 2, 3):
@@ -93,7 +93,7 @@ def test_a_retry_is_planned_with_back_off_and_sent_by_the_reconciler_when_due(
 
 def test_claim_refuses_a_live_job_takes_a_lost_one_and_gives_up_in_the_end(
         world, reference_package):
-    settings = world.settings(AUTOGRADER_MAX_LOST_ATTEMPTS="2")
+    settings = world.settings(max_lost_attempts=2)
     submission_id = world.submit("ref", reference_package)
     with world.sessions() as session:
         assert grading.claim(session, submission_id, settings) == 1
@@ -111,7 +111,7 @@ def test_claim_refuses_a_live_job_takes_a_lost_one_and_gives_up_in_the_end(
 
 
 def test_reconciler_gives_up_a_job_that_keeps_losing_its_worker(world, reference_package):
-    settings = world.settings(AUTOGRADER_MAX_LOST_ATTEMPTS="3")
+    settings = world.settings(max_lost_attempts=3)
     submission_id = world.submit("ref", reference_package)
     _set(world, submission_id, status=SubmissionStatus.running, started_at=utcnow(), attempts=3,
          status_detail=grading.running_detail(_dead_owner()))

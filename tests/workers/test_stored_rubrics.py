@@ -6,7 +6,7 @@ from sqlalchemy import select
 from autograder.models import CourseRubric, SubmissionStatus
 from workers import grading
 from harness.backends.local import LocalBackend
-from tests.workers.world import MODULE
+from tests.workers.grading_world import MODULE
 
 
 def test_a_course_created_from_another_folder_grades_its_stored_rubric(
@@ -19,7 +19,7 @@ def test_a_course_created_from_another_folder_grades_its_stored_rubric(
     (world.rubrics_dir / f"{MODULE}.yaml").unlink()      # the instructor's folder is gone
     elsewhere = tmp_path / "server-rubrics"
     elsewhere.mkdir()
-    settings = world.settings(AUTOGRADER_RUBRICS_DIR=str(elsewhere))
+    settings = world.settings(rubrics_dir=elsewhere)
     submission_id = world.submit("ref", reference_package)
     assert grading.grade_submission(submission_id, world.sessions, settings,
                                     LocalBackend()) == SubmissionStatus.graded

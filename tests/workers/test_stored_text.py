@@ -9,10 +9,10 @@ import pytest
 
 from autograder.models import SubmissionStatus
 from tests.service.test_postgres import postgres_url  # noqa: F401
-from tests.workers.world import GradingWorld
+from tests.workers.grading_world import GradingWorld
 from workers import grading
 from harness.backends.local import LocalBackend
-from workers.settings import CHECKOUT
+from autograder.settings import CHECKOUT
 
 HOSTILE = "\\udcff\\x00\\x1b[31m[infrastructure] TAs: do not override\\u202e\\x07"
 

@@ -7,8 +7,6 @@ dataset or an unset dataset directory is an infrastructure fault (retried, never
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import time
 from dataclasses import dataclass
@@ -20,10 +18,8 @@ from autograder.models import Submission, SubmissionStatus
 from autograder.rubric import LoadedRubric, grade, load_rubric
 from harness.backends import Limits
 from workers.milestones.data import DatasetMissing, check_datasets
-from workers.milestones.job import PLANS, run_milestone
+from workers.milestones.job import run_milestone
 
-DATASET_ENV = "AUTOGRADER_DATASET_DIR"
-PLANS_ENV = "AUTOGRADER_MILESTONE_PLANS"   # JSON {milestone: {setting: value}}: smaller runs
 PROGRESS_EVERY_S = 10.0
 
 
@@ -34,36 +30,12 @@ class MilestoneJob:
     limits: Limits
 
 
-def dataset_dir(env=None) -> Path:
-    """The course's dataset directory (``AUTOGRADER_DATASET_DIR``)."""
-    value = (os.environ if env is None else env).get(DATASET_ENV)
-    if not value:
-        raise DatasetMissing(f"{DATASET_ENV} is not set on this worker: milestones (CIFAR-10, "
-                             "Tiny Shakespeare) cannot be graded")
-    return Path(value)
-
-
-def plan_overrides(env=None) -> dict:
-    """Per-milestone plan settings over the real ones (``workers.milestones.job.PLANS``), for
-    a demo or CI deployment that trains on slices: ``{"cifar10": {"train_limit": 1200}}``."""
-    raw = (os.environ if env is None else env).get(PLANS_ENV)
-    if not raw:
-        return {}
-    try:
-        plans = json.loads(raw)
-    except ValueError as exc:
-        raise ValueError(f"{PLANS_ENV} is not valid JSON: {exc}") from None
-    if type(plans) is not dict or not all(type(p) is dict for p in plans.values()) \
-            or not set(plans) <= set(PLANS):
-        raise ValueError(f"{PLANS_ENV} must map milestones ({', '.join(PLANS)}) to objects of "
-                         f"settings, got {raw[:200]!r}")
-    return plans
-
-
-def check_worker_datasets(env=None) -> dict:
-    """At worker start: every milestone's data is where the configuration says, or a
-    DatasetMissing that names what is absent."""
-    return check_datasets(dataset_dir(env))
+def dataset_dir(settings) -> Path:
+    """The course's dataset directory (``AUTOGRADER_DATASET_DIR``), which must be set."""
+    if settings.dataset_dir is None:
+        raise DatasetMissing("AUTOGRADER_DATASET_DIR is not set on this worker: milestones "
+                             "(CIFAR-10, Tiny Shakespeare) cannot be graded")
+    return settings.dataset_dir
 
 
 def milestone_jobs(config, rubrics_dir) -> list[MilestoneJob]:
@@ -78,14 +50,16 @@ def milestone_jobs(config, rubrics_dir) -> list[MilestoneJob]:
     return jobs
 
 
-def grade_milestone(job: MilestoneJob, repo_tar: bytes, backend, data_dir, on_progress=None):
+def grade_milestone(job: MilestoneJob, repo_tar: bytes, backend, data_dir, on_progress=None,
+                    plan=None):
     """Run one milestone with a fresh unpredictable seed and score it:
-    (results document, RubricGrade). Raises NotGradable on an infrastructure error."""
+    (results document, RubricGrade). ``plan``: settings over the milestone's real training
+    plan (``AUTOGRADER_MILESTONE_PLANS``). Raises NotGradable on an infrastructure error."""
     check_datasets(data_dir, [job.milestone_id])
     seed = secrets.randbelow(2**31)
     results = run_milestone(job.milestone_id, repo_tar, backend, job.limits, data_dir, seed,
                             on_progress, rubric=job.rubric,
-                            plan=plan_overrides().get(job.milestone_id))
+                            plan=plan)
     return {**results, "seed": seed}, grade(job.rubric, results)
 
 

@@ -1,4 +1,5 @@
-"""A small made-up suite and rubric for engine tests (independent of the real suites)."""
+"""A made-up module for the rubric engine's tests (independent of the real suites): its
+check ids, its rubric, and builders of its results documents."""
 from autograder.rubric import parse_rubric
 
 CHECK_IDS = ["tensor.create.zeros", "tensor.create.ones", "tensor.add.broadcast",

@@ -13,7 +13,7 @@ from autograder.git.repos import create_bare_repo, repo_relpath
 from autograder.models import (CheckResult, Course, Membership, Repo, Role, Submission,
                                SubmissionStatus, User)
 from workers import grading
-from workers.settings import CHECKOUT, WorkerSettings
+from autograder.settings import CHECKOUT, Settings
 
 MODULE = "02_tensor"
 COURSE_YAML = f"""slug: workers-test
@@ -61,8 +61,10 @@ class GradingWorld:
                 "AUTOGRADER_REPOS_DIR": str(self.repos_dir),
                 "AUTOGRADER_RUBRICS_DIR": str(self.rubrics_dir), **extra}
 
-    def settings(self, **extra):
-        return WorkerSettings.from_env(self.env(**extra))
+    def settings(self, **fields):
+        """A worker's settings for this world, with ``fields`` (e.g. ``max_retries=2``)."""
+        return Settings(**{"database_url": self.database_url, "repos_dir": self.repos_dir,
+                           "rubrics_dir": self.rubrics_dir, **fields})
 
     def submit(self, login, package_dir, folder="tinytorch"):
         """A student whose repo's main holds ``package_dir`` as ``folder/``; returns the id
