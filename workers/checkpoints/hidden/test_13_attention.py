@@ -98,7 +98,8 @@ def test_masked_fill_gradient(student):
     student.exec(f"{IMPORT}\nfrom tinytorch.core.attention import masked_fill\n"
                  f"x = Tensor({literal(x)}, requires_grad=True)\n"
                  f"y = masked_fill(x, {literal(mask)}, -7.0)\n(y * 3).sum().backward()")
-    assert_array(student.array("y"), np.where(mask, -7.0, x), what="masked_fill(x, mask, -7)")
+    assert_array(student.array("y"), np.where(mask, -7.0, x), dtype=np.float32,
+                 what="masked_fill(x, mask, -7) of a float32 x")
     assert_array(student.array("x.grad"), np.where(mask, 0.0, 3.0), what="x.grad of sum(3 * y)")
 
 
