@@ -80,13 +80,18 @@ def test_cifar_missing_batch(student):
     failure_naming(student, "load_cifar10(root, 'train')", "data_batch_4")
 
 
-@check("dataloader.cifar.corrupt_batch", "a truncated CIFAR-10 batch file raises an error "
-       "naming it", "hidden")
+@check("dataloader.cifar.corrupt_batch", "a truncated CIFAR-10 batch file, or one with fewer "
+       "labels than images, raises an error naming it", "hidden")
 def test_cifar_corrupt_batch(student):
     student.exec(f"{IMPORT}\n{WRITE_CIFAR}_ = load_cifar10(root, 'train')\n"
                  "path = os.path.join(folder, 'data_batch_2')\n"
                  "whole = open(path, 'rb').read()\nopen(path, 'wb').write(whole[:len(whole) // 2])")
     failure_naming(student, "load_cifar10(root, 'train')", "data_batch_2")
+    student.exec("open(path, 'wb').write(whole)\npath = os.path.join(folder, 'data_batch_3')\n"
+                 "with open(path, 'rb') as f:\n    batch = pickle.load(f, encoding='bytes')\n"
+                 "batch[b'labels'] = batch[b'labels'][:2]\n"
+                 "with open(path, 'wb') as f:\n    pickle.dump(batch, f, protocol=2)")
+    failure_naming(student, "load_cifar10(root, 'train')", "data_batch_3")
 
 
 def tiny_image(label, i):
