@@ -6,7 +6,8 @@ import numpy as np
 from harness.checkpoints import assert_array, assert_equal, check
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_12_embeddings import (
-    IMPORT, POSITIONS, RNG, TABLE, X, assert_sinusoidal, seeded_table, with_table)
+    IMPORT, POSITIONS, RNG, TABLE, X, assert_initial_table, assert_sinusoidal, seeded_table,
+    with_table)
 from harness.checkpoints.public.test_13_attention import literal
 
 
@@ -109,12 +110,7 @@ def test_positional_init(student, rng):
     student.exec(f"{IMPORT}\npe = PositionalEncoding(1000, 8)\nweight = pe.weight\n"
                  f"(pe(Tensor(np.zeros((2, 3, 8))), offset=4) * Tensor({literal(upstream)}))"
                  ".sum().backward()")
-    weight = student.array("weight")
-    assert_equal(list(weight.shape), [1000, 8], what="PositionalEncoding(1000, 8).weight.shape")
-    assert_equal(str(weight.dtype), "float32", what="the dtype of PositionalEncoding's weight")
-    if abs(weight.mean()) > 0.005 or not 0.018 < weight.std() < 0.022:
-        raise AssertionError(f"PositionalEncoding's initial weights should be N(0, 0.02^2): "
-                             f"their mean is {weight.mean():.4f} and their std {weight.std():.4f}")
+    assert_initial_table(student.array("weight"), "PositionalEncoding", std=0.02)
     assert_equal(student.eval("[p is pe.weight for p in pe.parameters()]"), [True],
                  what="[p is pe.weight for p in pe.parameters()]")
     expected = np.zeros((1000, 8))
