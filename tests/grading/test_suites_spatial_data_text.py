@@ -26,6 +26,7 @@ def test_image_checks_report_that_they_did_not_run_without_pillow(backend, refer
                                                          PILLOW_BLOCKED)),
                        backend, visibility=("hidden",))
     found = not_passed(result)
-    assert set(found) == {"dataloader.cifar.image_folder", "dataloader.cifar.image_tarball"}
+    assert set(found) == {"dataloader.cifar.image_folder", "dataloader.cifar.image_tarball",
+                          "dataloader.cifar.image_modes"}
     assert all(outcome == "error" and "Pillow is not installed" in message
                for outcome, message in found.values())

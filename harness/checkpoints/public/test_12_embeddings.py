@@ -47,16 +47,21 @@ def test_embedding_lookup(student):
                  what="Embedding(6, 4)([4, 2])")
 
 
+def assert_initial_table(weight, cls, std):
+    """``weight`` of a new ``cls(1000, 8)``: float32 (1000, 8) drawn from N(0, std^2) (8000
+    draws put its mean and spread far inside these bounds)."""
+    assert_equal(list(weight.shape), [1000, 8], what=f"{cls}(1000, 8).weight.shape")
+    assert_equal(str(weight.dtype), "float32", what=f"the dtype of {cls}(1000, 8).weight")
+    if abs(weight.mean()) > std / 10 or not 0.9 * std < weight.std() < 1.1 * std:
+        raise AssertionError(f"{cls}'s initial weights should be N(0, {std:g}^2): their mean is "
+                             f"{weight.mean():.4f} and their std {weight.std():.4f}")
+
+
 @check("embeddings.embedding.init", "a new Embedding(1000, 8) has a float32 (1000, 8) weight "
        "drawn from N(0, 1) that requires grad and is its parameter", "public")
 def test_embedding_init(student):
     student.exec(f"{IMPORT}\nemb = Embedding(1000, 8)")
-    weight = student.array("emb.weight")
-    assert_equal(list(weight.shape), [1000, 8], what="Embedding(1000, 8).weight.shape")
-    assert_equal(str(weight.dtype), "float32", what="the dtype of Embedding(1000, 8).weight")
-    if abs(weight.mean()) > 0.1 or not 0.9 < weight.std() < 1.1:
-        raise AssertionError(f"Embedding's initial weights should be N(0, 1): their mean is "
-                             f"{weight.mean():.3f} and their std {weight.std():.3f}")
+    assert_initial_table(student.array("emb.weight"), "Embedding", std=1.0)
     assert_equal(student.eval("emb.weight.requires_grad"), True,
                  what="Embedding(1000, 8).weight.requires_grad")
     assert_equal(student.eval("[p is emb.weight for p in emb.parameters()]"), [True],

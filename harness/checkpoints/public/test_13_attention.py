@@ -43,10 +43,10 @@ def _with_qkv(student, mask=None):
 def test_sdpa_values(student):
     _with_qkv(student)
     out, weights = attention(Q, K, V)
-    assert_array(student.array("w"), weights, rtol=1e-4, atol=1e-6,
-                 what="the weights of attention(Q (2,3,4), K (2,5,4), V (2,5,6))")
-    assert_array(student.array("out"), out, rtol=1e-4, atol=1e-5,
-                 what="the output of attention(Q (2,3,4), K (2,5,4), V (2,5,6))")
+    assert_array(student.array("w"), weights, dtype=np.float32, rtol=1e-4, atol=1e-6,
+                 what="the weights of attention(Q (2,3,4), K (2,5,4), V (2,5,6)), float32")
+    assert_array(student.array("out"), out, dtype=np.float32, rtol=1e-4, atol=1e-5,
+                 what="the output of attention(Q (2,3,4), K (2,5,4), V (2,5,6)), float32")
 
 
 @check("attention.causal_mask.values", "causal_mask(4) lets query i see keys 0..i; "
@@ -54,18 +54,21 @@ def test_sdpa_values(student):
 def test_causal_mask_values(student):
     student.exec(IMPORT)
     assert_array(student.array("np.asarray(causal_mask(4))"), np.tril(np.ones((4, 4), bool)),
-                 what="causal_mask(4)")
+                 dtype=bool, what="causal_mask(4) (a bool array, so masks combine with &)")
     assert_array(student.array("np.asarray(causal_mask(2, 5))"),
-                 np.tril(np.ones((2, 5), bool), k=3), what="causal_mask(2, 5)")
+                 np.tril(np.ones((2, 5), bool), k=3), dtype=bool, what="causal_mask(2, 5)")
 
 
 @check("attention.padding_mask.values", "padding_mask([2, 4, 0], 4) is (3, 1, 4), True on the "
-       "real positions only", "public")
+       "real positions only, and combines with a causal mask by &", "public")
 def test_padding_mask_values(student):
     student.exec(IMPORT)
     expected = (np.arange(4)[None, :] < np.array([2, 4, 0])[:, None])[:, None, :]
-    assert_array(student.array("np.asarray(padding_mask([2, 4, 0], 4))"), expected,
+    assert_array(student.array("np.asarray(padding_mask([2, 4, 0], 4))"), expected, dtype=bool,
                  what="padding_mask([2, 4, 0], 4)")
+    assert_array(student.array("np.asarray(causal_mask(4) & padding_mask([2, 4, 0], 4))"),
+                 np.tril(np.ones((4, 4), bool)) & expected, dtype=bool,
+                 what="causal_mask(4) & padding_mask([2, 4, 0], 4)")
 
 
 @check("attention.sdpa.causal_mask", "with a causal mask the weights above the diagonal are "
@@ -75,10 +78,12 @@ def test_sdpa_causal_mask(student):
     _with_qkv(student, mask)
     out, weights = attention(Q, K, V, mask)
     got = student.array("w")
-    assert_array(got, weights, rtol=1e-4, atol=1e-6, what="the causally masked weights")
+    assert_array(got, weights, dtype=np.float32, rtol=1e-4, atol=1e-6,
+                 what="the causally masked weights of float32 inputs")
     if np.any(got[:, ~mask] != 0):
         raise AssertionError("a query gives non-zero weight to a key the mask hides")
-    assert_array(student.array("out"), out, rtol=1e-4, atol=1e-5, what="the masked output")
+    assert_array(student.array("out"), out, dtype=np.float32, rtol=1e-4, atol=1e-5,
+                 what="the masked output of float32 inputs")
 
 
 @check("attention.mask.fully_masked_row", "a query whose keys are all masked gets zero weights "
@@ -102,15 +107,21 @@ def random_projections(seed, embed_dim=8):
             for name in ("q_proj", "k_proj", "v_proj", "out_proj")}
 
 
-def multi_head(x, weights, heads, mask=None):
-    """NumPy multi-head attention with the given (W, b) per projection; x is (B, T, D)."""
+def head_projections(x, weights, heads):
+    """The (B, heads, T, D / heads) queries, keys and values of x (B, T, D)."""
     batch, steps, dim = x.shape
 
     def split(name):
         w, b = weights[name]
         return (x @ w + b).reshape(batch, steps, heads, dim // heads).transpose(0, 2, 1, 3)
 
-    out, _ = attention(split("q_proj"), split("k_proj"), split("v_proj"), mask)
+    return split("q_proj"), split("k_proj"), split("v_proj")
+
+
+def multi_head(x, weights, heads, mask=None):
+    """NumPy multi-head attention with the given (W, b) per projection; x is (B, T, D)."""
+    batch, steps, dim = x.shape
+    out, _ = attention(*head_projections(x, weights, heads), mask)
     w, b = weights["out_proj"]
     return out.transpose(0, 2, 1, 3).reshape(batch, steps, dim) @ w + b
 
@@ -133,7 +144,7 @@ def build_mha(student, weights, heads):
 
 
 @check("attention.mha.values", "MultiHeadAttention(8, 2) matches NumPy multi-head attention "
-       "with the same weights", "public")
+       "with the same weights, and keeps each head's attention weights", "public")
 def test_mha_values(student):
     weights = random_projections(1)
     x = np.random.default_rng(2).normal(size=(2, 5, 8)).astype(np.float32)
@@ -141,8 +152,9 @@ def test_mha_values(student):
     student.exec(f"x = Tensor({literal(x)})\ny = mha(x)")
     assert_array(student.array("y"), multi_head(x.astype(np.float64), weights, 2), rtol=1e-4,
                  atol=1e-5, what="MultiHeadAttention(8, 2)(x) for x of shape (2, 5, 8)")
-    assert_equal(student.eval("list(mha.last_weights.shape)"), [2, 2, 5, 5],
-                 what="mha.last_weights.shape")
+    _, expected = attention(*head_projections(x.astype(np.float64), weights, 2))
+    assert_array(student.array("mha.last_weights"), expected, rtol=1e-4, atol=1e-6,
+                 what="mha.last_weights, (batch, heads, queries, keys)")
 
 
 @check("attention.mha.bad_heads", "MultiHeadAttention(8, 4) works on (1, 3, 8) and "

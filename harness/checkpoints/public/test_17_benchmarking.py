@@ -83,7 +83,7 @@ def test_summarize_percentiles(student):
 
 
 @check("benchmarking.benchmark.run", "Benchmark(warmup=2, repeats=4) calls the function 6 times "
-       "and times only the last 4", "public")
+       "and times only the last 4; warmup=0 makes no warm-up call", "public")
 def test_benchmark_run(student):
     student.exec(f"{IMPORT}\nticks = iter([0.0, 1.0, 10.0, 12.0, 20.0, 23.0, 30.0, 34.0])\n"
                  "calls = []\nbench = Benchmark(warmup=2, repeats=4, timer=lambda: next(ticks))\n"
@@ -92,6 +92,11 @@ def test_benchmark_run(student):
     assert_equal(student.eval("[float(t) for t in r.times]"), [1.0, 2.0, 3.0, 4.0],
                  what="the timings, from a clock that ticks 0, 1, 10, 12, 20, 23, 30, 34")
     assert_equal(student.eval("float(r.median)"), 2.5, what="their median")
+    student.exec("ticks = iter([5.0, 7.5])\ncalls = []\n"
+                 "r = Benchmark(warmup=0, repeats=1, timer=lambda: next(ticks)).run(calls.append, 1)")
+    assert_equal(student.eval("[len(calls), [float(t) for t in r.times]]"), [1, [2.5]],
+                 what="[calls, timings] of Benchmark(warmup=0, repeats=1) with a clock ticking "
+                 "5, 7.5")
 
 
 @check("benchmarking.benchmark.arguments", "Benchmark.run passes positional and keyword "

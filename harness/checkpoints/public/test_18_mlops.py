@@ -110,7 +110,7 @@ def test_state_hash_sensitive(student):
 
 
 @check("mlops.psi.values", "population_stability_index matches PSI over 10 bins at the "
-       "reference's quantiles", "public")
+       "reference's quantiles and leaves its samples alone", "public")
 def test_psi_values(student):
     rng = np.random.default_rng(34)
     reference, live = rng.normal(size=1000), rng.normal(0.5, 1.3, size=700)
@@ -121,10 +121,11 @@ def test_psi_values(student):
                            ("population_stability_index(reference, live, bins=4)",
                             psi(reference, live, bins=4))]:
         assert_array(np.array(student.eval(f"float({expr})")), expected, rtol=1e-9, what=expr)
+    assert_inputs_kept(student, {"reference": reference, "live": live}, "PSI")
 
 
 @check("mlops.ks.values", "ks_statistic is the largest gap between the two empirical CDFs, "
-       "whichever sample is larger", "public")
+       "whichever sample is larger, and leaves its samples alone", "public")
 def test_ks_values(student):
     rng = np.random.default_rng(35)
     a, b, ties = rng.normal(size=300), rng.normal(0.4, 1.0, size=200), rng.integers(0, 5, size=100)
@@ -132,6 +133,16 @@ def test_ks_values(student):
     for expr, expected in [("ks_statistic(a, b)", ks(a, b)), ("ks_statistic(b, a)", ks(b, a)),
                            ("ks_statistic(ties, ties[::-1] + 1)", ks(ties, ties[::-1] + 1))]:
         assert_array(np.array(student.eval(f"float({expr})")), expected, rtol=1e-12, what=expr)
+    assert_inputs_kept(student, {"a": a, "b": b}, "ks_statistic")
+
+
+def assert_inputs_kept(student, arrays, function):
+    """The runner's float64 ``arrays`` must still hold what was sent: a statistic that sorts
+    its caller's samples in place scrambles their rows."""
+    for name, array in arrays.items():
+        assert_array(student.array(name), array, dtype=np.float64, rtol=0, atol=0,
+                     what=f"the float64 sample `{name}` after {function} (it must not be sorted "
+                     "or changed in place)")
 
 
 @check("mlops.registry.versions", "ModelRegistry numbers versions 1, 2, ..., keeps their metadata "

@@ -80,13 +80,18 @@ def test_cifar_missing_batch(student):
     failure_naming(student, "load_cifar10(root, 'train')", "data_batch_4")
 
 
-@check("dataloader.cifar.corrupt_batch", "a truncated CIFAR-10 batch file raises an error "
-       "naming it", "hidden")
+@check("dataloader.cifar.corrupt_batch", "a truncated CIFAR-10 batch file, or one with fewer "
+       "labels than images, raises an error naming it", "hidden")
 def test_cifar_corrupt_batch(student):
     student.exec(f"{IMPORT}\n{WRITE_CIFAR}_ = load_cifar10(root, 'train')\n"
                  "path = os.path.join(folder, 'data_batch_2')\n"
                  "whole = open(path, 'rb').read()\nopen(path, 'wb').write(whole[:len(whole) // 2])")
     failure_naming(student, "load_cifar10(root, 'train')", "data_batch_2")
+    student.exec("open(path, 'wb').write(whole)\npath = os.path.join(folder, 'data_batch_3')\n"
+                 "with open(path, 'rb') as f:\n    batch = pickle.load(f, encoding='bytes')\n"
+                 "batch[b'labels'] = batch[b'labels'][:2]\n"
+                 "with open(path, 'wb') as f:\n    pickle.dump(batch, f, protocol=2)")
+    failure_naming(student, "load_cifar10(root, 'train')", "data_batch_3")
 
 
 def tiny_image(label, i):
@@ -143,6 +148,24 @@ def test_cifar_image_tarball(student):
     assert_folder_read(student, "a .tar.gz of cifar10/train/{airplane,cat}/{0,1}.png")
 
 
+@check("dataloader.cifar.image_modes", "load_cifar10 gives grey and RGBA PNGs as 3-channel "
+       "RGB images: grey copied to each channel, alpha dropped", "hidden")
+def test_cifar_image_modes(student):
+    needs_pillow(student)
+    grey = tiny_image(0, 0)[0]
+    rgba = np.concatenate([tiny_image(1, 1), tiny_image(0, 1)[:1]])
+    student.exec(f"{IMPORT}\nimport os, tempfile\nfrom PIL import Image\n"
+                 "root = tempfile.mkdtemp()\nos.makedirs(os.path.join(root, 'test', 'bird'))\n"
+                 f"Image.fromarray({literal(grey)}, 'L').save(os.path.join(root, 'test', 'bird', "
+                 "'0.png'))\n"
+                 f"Image.fromarray({literal(rgba)}.transpose(1, 2, 0), 'RGBA').save("
+                 "os.path.join(root, 'test', 'bird', '1.png'))\n"
+                 "images, labels = load_cifar10(root, 'test')")
+    assert_array(student.array("images"), np.stack([np.stack([grey] * 3), rgba[:3]]),
+                 dtype=np.uint8, what="the images of test/bird/{0 (grey), 1 (RGBA)}.png")
+    assert_array(student.array("labels"), [0, 0], dtype=np.int64, what="the labels of test/bird")
+
+
 @check("dataloader.transforms.crop_offsets", "RandomCrop on non-square images reaches every "
        "offset from the first to the last window, across both axes", "hidden")
 def test_crop_offsets(student, rng):
@@ -179,22 +202,55 @@ def test_augment_seeded(student, rng):
                          f"{number + 1} from a second loader with seed={seeds[0]}")
     if all(np.array_equal(x[0], y[0]) for a, b in zip(first, other) for x, y in zip(a, b)):
         raise AssertionError(f"seeds {seeds[0]} and {seeds[1]} gave the same augmented batches")
+    assert_augmentation_draws(student, seeds)
+
+
+def assert_augmentation_draws(student, seeds):
+    """Without shuffling the batches hold the same images every epoch, so only the loader's
+    generator can make the augmentations differ: between epochs, and between seeds."""
+    student.exec("def plain_epochs(seed):\n"
+                 "    augment = Compose([RandomCrop(4, padding=1), RandomHorizontalFlip(0.5)])\n"
+                 "    loader = DataLoader(ds, batch_size=5, seed=seed, transform=augment)\n"
+                 "    return [np.concatenate([b[0].data for b in loader]) for _ in range(2)]")
+    (one, two), (other, _) = (epoch_inputs(student, f"plain_epochs({seed})") for seed in seeds)
+    if np.array_equal(one, two):
+        raise AssertionError("a loader with random transforms and shuffle=False augmented its "
+                             "second epoch exactly like its first: draw from the loader's "
+                             "generator, not a fresh one per batch")
+    if np.array_equal(one, other):
+        raise AssertionError(f"loaders with seeds {seeds[0]} and {seeds[1]} and shuffle=False "
+                             "gave the same augmented epoch: the transforms ignore the seed")
+
+
+def epoch_inputs(student, expr):
+    """``expr`` gives two epochs' inputs, each a (12, 2, 4, 4) array (checked here)."""
+    epochs = student.eval(expr)
+    if type(epochs) is not list or len(epochs) != 2 or not all(
+            type(e) is np.ndarray and e.shape == (12, 2, 4, 4) for e in epochs):
+        raise AssertionError(f"`{expr}` should give two epochs of 12 augmented 2 x 4 x 4 inputs")
+    return epochs
 
 
 @check("dataloader.transforms.normalize_channels", "Normalize works for 1 or 5 channels, a batch "
-       "of one and tiny standard deviations, giving float32", "hidden")
+       "of one, tiny standard deviations and float pixels beyond 1, giving float32 and leaving "
+       "its input alone", "hidden")
 def test_normalize_channels(student, rng):
     student.exec(IMPORT)
-    for shape, dtype in (((1, 1, 3, 2), np.uint8), ((4, 5, 2, 3), np.float64),
-                         ((2, 5, 1, 1), np.uint8)):
+    for shape, dtype, spread in (((1, 1, 3, 2), np.uint8, 1), ((4, 5, 2, 3), np.float64, 1),
+                                 ((2, 5, 1, 1), np.uint8, 1), ((3, 2, 4, 4), np.float32, 40),
+                                 ((2, 3, 2, 2), np.float64, 300)):
         channels = shape[1]
         images = (rng.integers(0, 256, shape) if dtype == np.uint8
-                  else rng.uniform(0, 1, shape)).astype(dtype)
+                  else rng.uniform(0, spread, shape)).astype(dtype)
         mean = rng.uniform(0.2, 0.8, channels).round(4)
         std = (10.0 ** rng.uniform(-3, 0, channels)).round(6)
         scaled = images / 255.0 if dtype == np.uint8 else images
         expected = (scaled - mean.reshape(1, -1, 1, 1)) / std.reshape(1, -1, 1, 1)
-        assert_array(student.array(f"Normalize({mean.tolist()}, {std.tolist()})"
-                                   f"({literal(images)})"), expected, dtype=np.float32,
-                     rtol=1e-5, atol=1e-4, what=f"Normalize(mean, std={std.tolist()}) of "
-                     f"{np.dtype(dtype).name} images of shape {shape}")
+        setup = f"{np.dtype(dtype).name} images of shape {shape} in [0, {spread}]"
+        student.exec(f"images = {literal(images)}")
+        assert_array(student.array(f"Normalize({mean.tolist()}, {std.tolist()})(images)"),
+                     expected, dtype=np.float32, rtol=1e-5, atol=1e-4,
+                     what=f"Normalize(mean, std={std.tolist()}) of {setup} (only uint8 is "
+                     "scaled by 1/255)")
+        assert_array(student.array("images"), images, dtype=dtype, rtol=0, atol=0,
+                     what=f"the {setup} after Normalize (it must not overwrite its input)")

@@ -94,12 +94,18 @@ UNICODE = "na\u00efve caf\u00e9 \u2014 \u65e5\u672c\u8a9e \U0001f600\U0001f600 c
 
 
 @check("tokenization.unicode.roundtrip", "both tokenizers round-trip text with accents, CJK, "
-       "emoji and \\r\\n", "hidden")
+       "emoji and \\r\\n; U+FFFD in a corpus is the unknown token, not a new one", "hidden")
 def test_unicode_roundtrip(student):
     student.exec(f"{IMPORT}\ntok = CharTokenizer({UNICODE!r})\n"
                  f"bpe = BPETokenizer(40).train({UNICODE * 3!r})")
     for tokenizer in ("tok", "bpe"):
         roundtrip(student, tokenizer, UNICODE)
+    student.exec(f"with_unknown = CharTokenizer({UNKNOWN + UNICODE!r})")
+    assert_equal(student.eval("with_unknown.vocab_size"), len(set(UNICODE)) + 1,
+                 what=f"vocab_size for a corpus of {len(set(UNICODE))} distinct characters and "
+                 "U+FFFD (the unknown token's own character)")
+    assert_equal(student.eval(f"with_unknown.encode({UNKNOWN!r})"), [student.eval("tok.unk_id")],
+                 what="the ids of U+FFFD")
 
 
 @check("tokenization.bpe.speed", "BPETokenizer(250).train on 5 KB of text is about as fast as "
@@ -173,11 +179,12 @@ def encode_pieces(text, merges, alphabet):
 
 
 @check("tokenization.bpe.greedy_merges", "every BPE merge joins a most frequent pair at its "
-       "step, training stops only when no pair repeats, and encode applies merges in the "
-       "order learned", "hidden")
+       "step (whitespace at the corpus's ends counted too), training stops only when no pair "
+       "repeats, and encode applies merges in the order learned", "hidden")
 def test_bpe_greedy_merges(student, rng):
     for words, extra in ((500, 60), (40, 400)):
-        corpus = generated_corpus(words, seed=int(rng.integers(10**6)))
+        # whitespace at both ends: the tab pair occurs twice, once in each, and must be merged
+        corpus = "\t\t" + generated_corpus(words, seed=int(rng.integers(10**6))) + " \t\t"
         text = generated_corpus(60, seed=int(rng.integers(10**6))) + " zq"
         alphabet = set(corpus)
         size = len(alphabet) + 1 + extra

@@ -3,10 +3,11 @@ Tensors, position gradients and limits, and odd embedding sizes."""
 
 import numpy as np
 
-from harness.checkpoints import assert_array, check
+from harness.checkpoints import assert_array, assert_equal, check
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_12_embeddings import (
-    IMPORT, POSITIONS, RNG, TABLE, X, assert_sinusoidal, seeded_table, with_table)
+    IMPORT, POSITIONS, RNG, TABLE, X, assert_initial_table, assert_sinusoidal, seeded_table,
+    with_table)
 from harness.checkpoints.public.test_13_attention import literal
 
 
@@ -99,3 +100,21 @@ def test_sinusoidal_sizes(student, rng):
     for length, dim in ((1, 1), (3, 2), (int(rng.integers(1, 40)), int(rng.integers(1, 12)) * 2 + 1)):
         assert_sinusoidal(student, length, dim)
     assert_sinusoidal(student, 1200, int(rng.integers(2, 9)), atol=2e-4)
+
+
+@check("embeddings.positional.init", "a new PositionalEncoding(1000, 8) has a float32 (1000, 8) "
+       "weight drawn from N(0, 0.02^2) that is its parameter and learns from backward()",
+       "hidden")
+def test_positional_init(student, rng):
+    upstream = rng.normal(size=(2, 3, 8))
+    student.exec(f"{IMPORT}\npe = PositionalEncoding(1000, 8)\nweight = pe.weight\n"
+                 f"(pe(Tensor(np.zeros((2, 3, 8))), offset=4) * Tensor({literal(upstream)}))"
+                 ".sum().backward()")
+    assert_initial_table(student.array("weight"), "PositionalEncoding", std=0.02)
+    assert_equal(student.eval("[p is pe.weight for p in pe.parameters()]"), [True],
+                 what="[p is pe.weight for p in pe.parameters()]")
+    expected = np.zeros((1000, 8))
+    expected[4:7] = upstream.sum(axis=0)
+    (grad,) = grads(student, "weight")
+    assert_array(grad, expected, rtol=1e-5, atol=1e-6,
+                 what="the weight's gradient in a new PositionalEncoding(1000, 8) (offset 4)")

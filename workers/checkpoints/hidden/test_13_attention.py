@@ -98,16 +98,17 @@ def test_masked_fill_gradient(student):
     student.exec(f"{IMPORT}\nfrom tinytorch.core.attention import masked_fill\n"
                  f"x = Tensor({literal(x)}, requires_grad=True)\n"
                  f"y = masked_fill(x, {literal(mask)}, -7.0)\n(y * 3).sum().backward()")
-    assert_array(student.array("y"), np.where(mask, -7.0, x), what="masked_fill(x, mask, -7)")
+    assert_array(student.array("y"), np.where(mask, -7.0, x), dtype=np.float32,
+                 what="masked_fill(x, mask, -7) of a float32 x")
     assert_array(student.array("x.grad"), np.where(mask, 0.0, 3.0), what="x.grad of sum(3 * y)")
 
 
-@check("attention.mha.gradients", "MultiHeadAttention's gradient w.r.t. its input matches "
-       "finite differences", "hidden")
+@check("attention.mha.gradients", "MultiHeadAttention's gradient w.r.t. a batch of inputs "
+       "matches finite differences", "hidden")
 def test_mha_gradients(student):
     weights = random_projections(9)
     rng = np.random.default_rng(10)
-    x, upstream = rng.normal(size=(1, 3, 8)), rng.normal(size=(1, 3, 8))
+    x, upstream = rng.normal(size=(2, 3, 8)), rng.normal(size=(2, 3, 8))   # batch > 1
     build_mha(student, weights, 2)
     student.exec(f"x = Tensor({literal(x)}, dtype=np.float64, requires_grad=True)\n"
                  f"(mha(x, mask=causal_mask(3)) * Tensor({literal(upstream)}, dtype=np.float64))"

@@ -116,7 +116,7 @@ def tiny_variance_rows(rng):
 
 
 @check("transformers.layer_norm.tiny_variance", "layer_norm is exact for rows whose variance "
-       "is far below or above eps, around offsets up to 1e3", "hidden")
+       "is far below or above eps, around offsets up to 1e3, in float64 and float32", "hidden")
 def test_layer_norm_tiny_variance(student, rng):
     gamma, beta = rng.normal(size=6), rng.normal(size=6)
     student.exec(f"{IMPORT}\ngamma, beta = Tensor({literal(gamma)}, dtype=np.float64), "
@@ -127,10 +127,18 @@ def test_layer_norm_tiny_variance(student, rng):
                      layer_norm(x, gamma, beta), dtype=np.float64, rtol=1e-5, atol=1e-5,
                      what=f"layer_norm of float64 rows of shape {x.shape} with standard "
                      "deviations 1e-6, 1e-4, 1e-2, 1 and 1e3")
+    far = (rng.uniform(-1e3, 1e3, (5, 1)) + rng.normal(size=(5, 6))).astype(np.float32)
+    assert_array(student.array(f"layer_norm(Tensor({literal(far)}), Tensor({literal(gamma)}), "
+                               f"Tensor({literal(beta)}))"),
+                 layer_norm(far.astype(np.float64), gamma.astype(np.float32),
+                            beta.astype(np.float32)),
+                 dtype=np.float32, rtol=1e-3, atol=2e-3,
+                 what="layer_norm of float32 rows of spread 1 around offsets up to 1e3 (the "
+                 "variance of x - mean, not E[x^2] - E[x]^2, which cancels in float32)")
 
 
 @check("transformers.options", "layer_norm honours eps, MLP its hidden_dim, TransformerBlock its "
-       "mlp_ratio, and dropout is off in eval mode", "hidden")
+       "mlp_ratio, and dropout is off in eval mode and on the branches only in training", "hidden")
 def test_options(student, rng):
     x, gamma, beta = rng.normal(0, 0.3, (2, 3, 8)), rng.normal(size=8), rng.normal(size=8)
     eps = float(rng.choice([0.1, 0.5, 2.0]))
@@ -157,3 +165,10 @@ def test_options(student, rng):
     if np.allclose(student.array("trained[0]"), student.array("trained[1]")):
         raise AssertionError("TransformerBlock(..., dropout=0.5) in training mode gave the same "
                              "output twice: dropout should drop random activations")
+    zero_branches = {f"blk.{path}": np.zeros_like(params[path]) for path in
+                     ("attn.out_proj.weight", "attn.out_proj.bias", "mlp.fc2.weight",
+                      "mlp.fc2.bias")}
+    assign(student, zero_branches)
+    assert_array(student.array("blk(x)"), x, rtol=0, atol=1e-6,
+                 what="TransformerBlock(..., dropout=0.5) in training mode with both branches "
+                 "zeroed (dropout acts on the branches, never on the residual x)")

@@ -91,7 +91,7 @@ def row_frequencies(tokens, rows, vocab):
 def kept(logits, top_k=None, top_p=None):
     """The sampling distribution of each row after top_k / top_p, computed here."""
     probs = softmax(np.asarray(logits, dtype=np.float64))
-    if top_k is not None:
+    if top_k is not None and top_k < logits.shape[-1]:   # a larger top_k keeps every token
         kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
         probs = np.where(logits < kth, 0.0, probs)
     if top_p is not None:
@@ -247,3 +247,20 @@ def test_kv_cache_long_prompt(student, rng):
                                  f"temperature=0) with the cache is {ids[:, step].tolist()}, not "
                                  f"the argmax given the last {window} tokens "
                                  f"({logits.argmax(axis=1).tolist()})")
+
+
+@check("generation.sample.argument_edges", "sample_next with top_k above the vocabulary or "
+       "top_p=1 samples from the whole softmax, and never changes the caller's logits",
+       "hidden")
+def test_sample_argument_edges(student, rng):
+    logits = rng.normal(0, 1.5, (2, 5))
+    student.exec(IMPORT)
+    assert_rows_sampled(student, logits, "sample_next(top_k=8) over 5 tokens", temperature=0.8,
+                        top_k=8)
+    assert_rows_sampled(student, logits, "sample_next(top_p=1.0)", temperature=1.3, top_p=1.0)
+    student.exec(f"logits = {literal(logits)}\n"
+                 "_ = sample_next(logits, np.random.default_rng(2), temperature=0.5, top_k=3, "
+                 "top_p=0.9)")
+    assert_array(student.array("logits"), logits, dtype=np.float64, rtol=0, atol=0,
+                 what="a float64 logits array after sample_next(logits, rng, temperature=0.5, "
+                 "top_k=3, top_p=0.9) (it must not be changed in place)")

@@ -140,7 +140,8 @@ def test_summarize_seeded(student, rng):
 
 
 @check("benchmarking.count_parameters.buffers", "count_parameters counts BatchNorm's weight and "
-       "bias but not its running statistics (buffers)", "hidden")
+       "bias but not its running statistics (buffers), and a weight tied between layers once",
+       "hidden")
 def test_count_parameters_buffers(student):
     student.exec(f"{IMPORT}\nfrom tinytorch.core.spatial import Conv2d, BatchNorm2d\n"
                  "from tinytorch.core.layers import Flatten\n"
@@ -150,3 +151,9 @@ def test_count_parameters_buffers(student):
                  4 * 27 + 4 + 4 + 4 + 16 * 5 + 5,
                  what="count_parameters(Conv2d(3, 4, 3), BatchNorm2d(4), ReLU, Flatten, "
                  "Linear(16, 5))")
+    student.exec("first, second = Linear(6, 6), Linear(6, 6, bias=False)\n"
+                 "second.weight = first.weight\n"
+                 "tied = Sequential(first, ReLU(), second, Linear(6, 2))")
+    assert_equal(student.eval("int(count_parameters(tied))"), 6 * 6 + 6 + 6 * 2 + 2,
+                 what="count_parameters of Linear(6, 6), ReLU, a Linear(6, 6, bias=False) "
+                 "sharing the first one's weight, Linear(6, 2)")

@@ -106,24 +106,26 @@ def drift_data():
 
 
 @check("mlops.drift.monitor", "DriftMonitor flags a feature when its PSI or its KS statistic "
-       "is over the limit, and reports both", "hidden")
+       "is over the limit, reports both, and keeps its reference from one check to the next",
+       "hidden")
 def test_drift_monitor(student):
     reference, live = drift_data()
     student.exec(f"{IMPORT}\nmonitor = DriftMonitor({literal(reference)}, ['a', 'b', 'c'])\n"
-                 f"report = monitor.check({literal(live)})")
-    got = student.eval("[[f.feature, float(f.psi), float(f.ks), bool(f.drifted)] "
-                       "for f in report.features]")
+                 f"live = {literal(live)}\nreports = [monitor.check(live), monitor.check(live)]")
     critical = np.sqrt(-np.log(0.01 / 2) / 2) * np.sqrt((600 + 500) / (600 * 500))
-    for (name, got_psi, got_ks, drifted), column in zip(got, range(3)):
-        expected_psi, expected_ks = psi(reference[:, column], live[:, column]), ks(
-            reference[:, column], live[:, column])
-        assert_array(np.array([got_psi, got_ks]), [expected_psi, expected_ks], rtol=1e-9,
-                     what=f"[PSI, KS] of feature {name}")
-        assert_equal(drifted, bool(expected_psi > 0.2 or expected_ks > critical),
-                     what=f"whether feature {name} drifted (PSI {expected_psi:.3f} vs 0.2, "
-                     f"KS {expected_ks:.3f} vs {critical:.3f})")
-    assert_equal(student.eval("report.drifted_features"), ["b", "c"],
-                 what="report.drifted_features")
+    for number in (0, 1):   # the second check of the same batch compares with the reference too
+        got = student.eval(f"[[f.feature, float(f.psi), float(f.ks), bool(f.drifted)] "
+                           f"for f in reports[{number}].features]")
+        for (name, got_psi, got_ks, drifted), column in zip(got, range(3)):
+            expected_psi, expected_ks = psi(reference[:, column], live[:, column]), ks(
+                reference[:, column], live[:, column])
+            assert_array(np.array([got_psi, got_ks]), [expected_psi, expected_ks], rtol=1e-9,
+                         what=f"[PSI, KS] of feature {name} in check {number + 1} of the batch")
+            assert_equal(drifted, bool(expected_psi > 0.2 or expected_ks > critical),
+                         what=f"whether feature {name} drifted (PSI {expected_psi:.3f} vs 0.2, "
+                         f"KS {expected_ks:.3f} vs {critical:.3f})")
+        assert_equal(student.eval(f"reports[{number}].drifted_features"), ["b", "c"],
+                     what=f"the drifted_features of check {number + 1}")
 
 
 @check("mlops.drift.stable", "DriftMonitor flags nothing when the live batch comes from the "
@@ -213,10 +215,12 @@ def odd_state(rng):
 
 
 @check("mlops.state.dtypes_shapes", "save_state / read_state keep every dtype and shape (0-d, "
-       "empty, bool, int, float16, complex, Fortran order) and refuse a changed one", "hidden")
+       "empty, bool, int, float16, complex, Fortran order) in a folder save_state creates, and "
+       "refuse a changed one", "hidden")
 def test_state_dtypes_shapes(student, rng):
     state = odd_state(rng)
-    student.exec(f"{IMPORT}\nfolder = tempfile.mkdtemp()\nbase = os.path.join(folder, 'odd')\n"
+    student.exec(f"{IMPORT}\nfolder = tempfile.mkdtemp()\n"
+                 "base = os.path.join(folder, 'not', 'yet', 'odd')\n"
                  "state = {" + ", ".join(f"{name!r}: {literal(a)}.reshape({a.shape})"
                                          for name, a in state.items())
                  + "}\nstate['fortran'] = np.asfortranarray(state['fortran'])\n"
