@@ -129,7 +129,7 @@ def test_dropout_seeded(student, rng):
 
 
 @check("layers.dropout.p_values", "Dropout(p) drops a fraction p and scales the rest by "
-       "1 / (1 - p), for several p", "hidden")
+       "1 / (1 - p), for several p, keeping the input's float32 dtype", "hidden")
 def test_dropout_p_values(student, rng):
     rates = np.round(np.concatenate([[0.1, 0.75], rng.uniform(0.05, 0.9, size=2)]), 3)
     x = np.abs(floats(rng, (100, 60))) + np.float32(0.5)
@@ -141,8 +141,8 @@ def test_dropout_p_values(student, rng):
         if abs(dropped - p) > 4 * np.sqrt(p * (1 - p) / x.size):
             raise AssertionError(f"Dropout({p}) dropped {dropped:.1%} of the inputs")
         kept = y != 0
-        assert_array(y[kept], x[kept] / (1 - p), rtol=1e-5,
-                     what=f"the kept values of Dropout({p}) (x / (1 - p))")
+        assert_array(y[kept], x[kept] / (1 - p), rtol=1e-5, dtype=x.dtype,
+                     what=f"the kept values of Dropout({p}) (x / (1 - p)) of a float32 input")
 
 
 @check("layers.flatten.ranks", "Flatten turns (batch, ...) of any rank into (batch, rest), "

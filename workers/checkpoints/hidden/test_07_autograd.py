@@ -192,8 +192,9 @@ def test_reductions_axes(student, rng):
         cases.check(student, **TOLERANCE)
 
 
-@check("autograd.shape_ops.dims", "transpose(dim0, dim1) of a 4-D tensor (negative dims too) "
-       "and reshape with -1 route gradients back to the original layout", "hidden")
+@check("autograd.shape_ops.dims", "transpose(dim0, dim1) of a 4-D tensor (negative dims too), "
+       "reshape with -1 and indexing (slices, ints, repeated index arrays) route gradients back "
+       "to the original layout", "hidden")
 def test_shape_ops_dims(student, rng):
     cases = Cases(IMPORT)
     shape = tuple(int(n) for n in rng.choice(np.arange(2, 7), size=4, replace=False))
@@ -206,7 +207,22 @@ def test_shape_ops_dims(student, rng):
     add_graph(cases, rng, f"{{0}}.reshape({shape[0] * shape[1]}, -1).transpose()", [x],
               lambda v: v.reshape(shape[0] * shape[1], -1).T,
               lambda g, v: (g.T.reshape(shape),), f"x.reshape(-1 ...).transpose() for {shape}")
+    rows = rng.integers(shape[0], size=shape[0] + 2)   # more picks than rows: some repeat
+    columns = rng.integers(shape[1], size=3)
+    for form, index in (("[1:, ::2]", np.s_[1:, ::2]), ("[-1, :, 0]", np.s_[-1, :, 0]),
+                        (f"[np.array({rows.tolist()})]", rows),
+                        (f"[:, np.array({columns.tolist()})]", np.s_[:, columns])):
+        add_graph(cases, rng, f"{{0}}{form}", [x], lambda v: v[index],  # noqa: B023
+                  lambda g, v: (scatter_add(v.shape, index, g),),  # noqa: B023
+                  f"x{form} for x of shape {shape}")
     cases.check(student, **TOLERANCE)
+
+
+def scatter_add(shape, index, grad):
+    """The gradient of ``x[index]``: ``grad`` added back where each picked element came from."""
+    full = np.zeros(shape)
+    np.add.at(full, index, grad)
+    return full
 
 
 def softmax_rows(x, dim):
@@ -258,11 +274,12 @@ def test_losses_upstream(student, rng):
 
 
 @check("autograd.activations.extremes", "gradients of exp, Sigmoid, Tanh, GELU, ReLU and "
-       "(Log)Softmax stay finite and right for inputs up to +-1000", "hidden")
+       "(Log)Softmax stay finite and right for inputs up to +-1000 (ReLU's is 0 at x = 0, as in "
+       "PyTorch)", "hidden")
 def test_activation_extremes(student, rng):
     cases = Cases(f"{IMPORT}\nfrom tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, "
                   "Softmax, LogSoftmax")
-    x = np.concatenate([[-1000.0, -90.0, -20.0, 20.0, 90.0, 1000.0],
+    x = np.concatenate([[-1000.0, -90.0, -20.0, 0.0, 20.0, 90.0, 1000.0],
                         rng.uniform(-1000, 1000, 4)]).astype(np.float32)
     sig = np.exp(-np.logaddexp(0, -x.astype(np.float64)))
     c = np.sqrt(2 / np.pi)
