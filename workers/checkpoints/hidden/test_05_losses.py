@@ -5,6 +5,7 @@ import numpy as np
 from harness.checkpoints import assert_array, check
 from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats
 from harness.checkpoints.public.test_05_losses import IMPORT, cross_entropy_cases
+from harness.checkpoints.recorded import assert_recorded
 
 LOGITS = np.array([[1.0, -0.5, 2.0], [0.0, 0.3, -1.2]])
 
@@ -101,3 +102,23 @@ def test_mse_bce_shapes(student, rng):
         cases.expect(f"BinaryCrossEntropyLoss()({cases.tensor(probs)}, {cases.tensor(y)})",
                      bce(probs, y), f"BCE of shape {shape}, p from {{0, 1e-9, 0.3, 0.8, 1}}")
     cases.check(student, dtype=np.float32, rtol=1e-4, atol=1e-6)
+
+
+@check("losses.graph.recorded", "each loss of a prediction that requires grad records itself for "
+       "autograd: CrossEntropyLoss and BinaryCrossEntropyLoss as their own ops, MSELoss through "
+       "tensor ops that lead back to the prediction", "hidden")
+def test_losses_recorded(student, rng):
+    logits, target = floats(rng, (4, 3)), floats(rng, (4, 3))
+    p = rng.uniform(0.05, 0.95, size=(4, 3)).astype(np.float32)
+    setup = (f"{IMPORT}\nlogits = Tensor({logits.tolist()!r}, requires_grad=True)\n"
+             f"p = Tensor({p.tolist()!r}, requires_grad=True)\n"
+             f"y = Tensor({rng.integers(2, size=(4, 3)).astype(float).tolist()!r})\n"
+             f"t = Tensor({target.tolist()!r})\n"
+             f"labels = np.array({rng.integers(3, size=4).tolist()})")
+    probes = [("_recorded(CrossEntropyLoss(label_smoothing=0.1)(logits, labels), "
+               "{'logits': logits})", ["cross_entropy", ["logits"]], "CrossEntropyLoss"),
+              ("_recorded(BinaryCrossEntropyLoss()(p, y), {'p': p})",
+               ["binary_cross_entropy", ["p"]], "BinaryCrossEntropyLoss"),
+              ("_reaches(MSELoss()(logits, t), {'logits': logits, 't': t})", ["logits", "t"],
+               "MSELoss (the leaves its graph leads back to)")]
+    assert_recorded(student, setup, probes)
