@@ -122,3 +122,22 @@ def test_losses_recorded(student, rng):
               ("_reaches(MSELoss()(logits, t), {'logits': logits, 't': t})", ["logits"],
                "MSELoss (the leaves its graph leads back to)")]
     assert_recorded(student, setup, probes)
+
+
+@check("losses.inputs.unchanged", "computing a loss leaves the prediction, the target and the "
+       "labels as they were (no in-place shift or clip)", "hidden")
+def test_inputs_unchanged(student, rng):
+    cases = Cases(IMPORT)
+    logits, labels = extreme_rows(rng, 4, 3), rng.integers(3, size=4)
+    probs = rng.choice(np.array([0.0, 1e-9, 0.3, 0.8, 1.0], dtype=np.float32), size=(3, 2))
+    y, target = rng.integers(2, size=(3, 2)).astype(np.float32), floats(rng, (3, 2))
+    names = {"logits": cases.tensor(logits), "probs": cases.tensor(probs),
+             "y": cases.tensor(y), "target": cases.tensor(target)}
+    cases.run(f"label_ids = np.array({labels.tolist()})\n"
+              f"_ = CrossEntropyLoss(label_smoothing=0.1)({names['logits']}, label_ids)\n"
+              f"_ = BinaryCrossEntropyLoss()({names['probs']}, {names['y']})\n"
+              f"_ = MSELoss()({names['probs']}, {names['target']})")
+    for key, value in (("logits", logits), ("probs", probs), ("y", y), ("target", target)):
+        cases.expect(names[key], value, f"{key} after computing the losses")
+    cases.expect("label_ids", labels, "the labels after computing CrossEntropyLoss")
+    cases.check(student, rtol=0, atol=0)

@@ -227,10 +227,12 @@ def numeric_gradients(forward):
 
 
 @check("spatial.float32.kept", "conv2d (stride 2, padding 1), MaxPool2d, AvgPool2d, BatchNorm2d and "
-       "BatchNorm1d keep float32 inputs float32, in their outputs and in every gradient", "hidden")
+       "BatchNorm1d keep float32 inputs float32, in their outputs and in every gradient; "
+       "BatchNorm stays right on float32 channels with a large mean and a small spread", "hidden")
 def test_float32_kept(student, rng):
     cases = Cases(f"{IMPORT}\nfrom tinytorch.core.spatial import conv2d as conv")
-    x, w, b = floats(rng, (2, 3, 6, 5)), floats(rng, (4, 3, 3, 2)), floats(rng, 4)
+    x = (rng.permutation(180).reshape(2, 3, 6, 5) / 60 - 1.5).astype(np.float32)  # one max a window
+    w, b = floats(rng, (4, 3, 3, 2)), floats(rng, 4)
     rows = floats(rng, (5, 3), scale=2.0)
     ones, zeros = np.ones(3), np.zeros(3)
     graphs = [("conv({0}, {1}, {2}, stride=2, padding=1)", [x, w, b],
@@ -244,4 +246,9 @@ def test_float32_kept(student, rng):
         cases.expect(form.format(*(cases.tensor(a) for a in inputs)),
                      forward(*(a.astype(np.float64) for a in inputs)), what)
         add_graph(cases, rng, form, inputs, forward, numeric_gradients(forward), what)
+    offset = (x * np.float32(0.1) + np.float32([30.0, -20.0, 5.0])[:, None, None]).astype(np.float32)
+    cases.expect(f"BatchNorm2d(3)({cases.tensor(offset)})",
+                 batch_norm(offset.astype(np.float64), ones, zeros),
+                 "BatchNorm2d(3) of float32 channels with means 30, -20, 5 and spread 0.1 "
+                 "(E[x^2] - E[x]^2 cancels in float32: subtract the mean first)")
     cases.check(student, dtype=np.float32, rtol=1e-4, atol=1e-4)
