@@ -5,8 +5,9 @@ Module 07 turns the graph into gradients, but the graph is made by the ops of 02
 graph, a copied line still recording ``"add"``, parents swapped) is invisible to forward
 checks, and module 07's isolated run uses the reference's files, so it would be charged
 nowhere.  These probes read only what every starter already has outside its solution blocks
-(``Tensor._ctx``, ``Context.op`` and ``Context.parents``; op names are those the starter's
-``@gradient(...)`` rules register), so module N stays gradable while autograd is a stub.
+(``Tensor._ctx``, ``Context.op``, ``Context.parents`` and ``Context.saved``; op names are those
+the starter's ``@gradient(...)`` rules register, saved names those the op's docstring gives), so
+module N stays gradable while autograd is a stub.
 """
 
 from harness.checkpoints.expect import assert_equal
@@ -19,6 +20,10 @@ PROBES = '''def _recorded(t, leaves):
         return None
     return [str(ctx.op), [next((n for n, leaf in leaves.items() if leaf is p), "?")
                           for p in ctx.parents]]
+def _saved(t, keys):
+    """The values t's op saved under each of ``keys`` (named in the op's docstring)."""
+    saved = t._ctx.saved
+    return [saved[k] if k in saved else "missing" for k in keys]
 def _reaches(t, leaves):
     """Sorted names of the leaves that t's recorded graph leads back to."""
     seen, stack, found = set(), [t], set()

@@ -192,8 +192,15 @@ RECORDED_OPS = [("a + b", "add", ["a", "b"]), ("a - b", "sub", ["a", "b"]),
                 ("a.transpose()", "transpose", ["a"]), ("a[1:, 0]", "getitem", ["a"])]
 
 
+SAVED_ARGUMENTS = [(f"a.{op}({args})", ["axis", "keepdims"], values) for op in ("sum", "mean", "max")
+                   for args, values in (("axis=0", [0, False]), ("axis=1, keepdims=True", [1, True]),
+                                        ("keepdims=True", [None, True]), ("", [None, False]))]
+SAVED_ARGUMENTS += [("a.transpose(1, 0)", ["dim0", "dim1"], [1, 0])]
+
+
 @check("tensor.ops.recorded", "every op on tensors that require grad records itself for autograd "
-       "(through Tensor._from_op: its own op name, its inputs in order)", "hidden")
+       "(through Tensor._from_op: its own op name, its inputs in order, and the arguments its "
+       "docstring says it saves)", "hidden")
 def test_ops_recorded(student, rng):
     a, m = floats(rng, (3, 4)), floats(rng, (4, 2))
     b = np.abs(floats(rng, (3, 4))) + np.float32(0.5)
@@ -202,7 +209,9 @@ def test_ops_recorded(student, rng):
              f"{ {'a': a.tolist(), 'b': b.tolist(), 'm': m.tolist()} }.items()}}\n"
              "a, b, m = leaves['a'], leaves['b'], leaves['m']")
     assert_recorded(student, setup, [(f"_recorded({expr}, leaves)", [op, parents],
-                                      "[op, parents] recorded") for expr, op, parents in RECORDED_OPS])
+                                      "[op, parents] recorded") for expr, op, parents in RECORDED_OPS]
+                    + [(f"_saved({expr}, {keys})", values, f"ctx.saved {keys}")
+                       for expr, keys, values in SAVED_ARGUMENTS])
 
 
 @check("tensor.init.from_tensor", "Tensor(t) of a Tensor holds t's numbers; "

@@ -138,11 +138,13 @@ RECORDED = {"ReLU()": "relu", "Sigmoid()": "sigmoid", "Tanh()": "tanh", "GELU()"
 
 
 @check("activations.all.recorded", "every activation of a tensor that requires grad records "
-       "itself for autograd under its own op name (not a fresh Tensor, not another op's name)",
-       "hidden")
+       "itself for autograd under its own op name (not a fresh Tensor, not another op's name); "
+       "Softmax and LogSoftmax save their dim", "hidden")
 def test_all_recorded(student, rng):
     setup = (f"{IMPORT}\nx = Tensor({floats(rng, (3, 4), scale=2.0).tolist()!r}, "
              "requires_grad=True)\nleaves = {'x': x}")
     assert_recorded(student, setup, [(f"_recorded({layer}(x), leaves)", [op, ["x"]],
                                       f"[op, parents] recorded by {layer}")
-                                     for layer, op in RECORDED.items()])
+                                     for layer, op in RECORDED.items()]
+                    + [(f"_saved({layer}(dim={dim})(x), ['dim'])", [dim], f"{layer}'s ctx.saved")
+                       for layer in ("Softmax", "LogSoftmax") for dim in (0, 1)])
