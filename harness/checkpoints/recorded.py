@@ -10,7 +10,9 @@ the starter's ``@gradient(...)`` rules register, saved names those the op's docs
 module N stays gradable while autograd is a stub.
 """
 
-from harness.checkpoints.expect import assert_equal
+import numpy as np
+
+from harness.checkpoints.expect import assert_array, assert_equal
 from harness.checkpoints.inputs import results
 
 PROBES = '''def _recorded(t, leaves):
@@ -42,8 +44,13 @@ def _reaches(t, leaves):
 
 def assert_recorded(student, setup, probes):
     """Run ``setup`` and the probe helpers, then evaluate each ``(expression, expected, what)``
-    of ``probes`` (expressions call ``_recorded`` or ``_reaches``) and compare it here."""
+    of ``probes`` (expressions call ``_recorded``, ``_saved`` or ``_reaches``) and compare it
+    here: an ndarray ``expected`` to float32 precision (no absolute slack: a clip to 1e-7
+    must show), anything else exactly."""
     student.exec(f"{setup}\n{PROBES}")
     got = results(student, "[" + ", ".join(expr for expr, _, _ in probes) + "]", len(probes))
     for value, (expr, expected, what) in zip(got, probes):
-        assert_equal(value, expected, what=f"{what} (`{expr}`)")
+        if isinstance(expected, np.ndarray):
+            assert_array(value, expected, what=f"{what} (`{expr}`)", rtol=1e-5, atol=0)
+        else:
+            assert_equal(value, expected, what=f"{what} (`{expr}`)")

@@ -105,22 +105,38 @@ def test_mse_bce_shapes(student, rng):
 
 
 @check("losses.graph.recorded", "each loss of a prediction that requires grad records itself for "
-       "autograd: CrossEntropyLoss and BinaryCrossEntropyLoss as their own ops, MSELoss through "
-       "tensor ops that lead back to the prediction", "hidden")
+       "autograd: CrossEntropyLoss and BinaryCrossEntropyLoss as their own ops with what their "
+       "docstrings say they save, MSELoss through tensor ops that lead back to the prediction",
+       "hidden")
 def test_losses_recorded(student, rng):
-    logits, target = floats(rng, (4, 3)), floats(rng, (4, 3))
-    p = rng.uniform(0.05, 0.95, size=(4, 3)).astype(np.float32)
+    logits, target = floats(rng, (4, 3), scale=3.0), floats(rng, (4, 3))
+    p = rng.choice(np.array([0.0, 1e-9, 0.3, 0.8, 1.0], dtype=np.float32), size=(4, 3))
+    y, labels = rng.integers(2, size=(4, 3)).astype(np.float32), rng.integers(3, size=4)
     setup = (f"{IMPORT}\nlogits = Tensor({logits.tolist()!r}, requires_grad=True)\n"
              f"p = Tensor({p.tolist()!r}, requires_grad=True)\n"
-             f"y = Tensor({rng.integers(2, size=(4, 3)).astype(float).tolist()!r})\n"
-             f"t = Tensor({target.tolist()!r})\n"
-             f"labels = np.array({rng.integers(3, size=4).tolist()})")
+             f"y = Tensor({y.tolist()!r})\nt = Tensor({target.tolist()!r})\n"
+             f"labels = np.array({labels.tolist()})")
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    smoothed = np.full((4, 3), 0.1 / 3)
+    smoothed[np.arange(4), labels] += 0.9
+    eps = np.float32(1e-7)
     probes = [("_recorded(CrossEntropyLoss(label_smoothing=0.1)(logits, labels), "
                "{'logits': logits})", ["cross_entropy", ["logits"]], "CrossEntropyLoss"),
               ("_recorded(BinaryCrossEntropyLoss()(p, y), {'p': p})",
                ["binary_cross_entropy", ["p"]], "BinaryCrossEntropyLoss"),
               ("_reaches(MSELoss()(logits, t), {'logits': logits, 't': t})", ["logits"],
                "MSELoss (the leaves its graph leads back to)")]
+    smoothed_loss = "CrossEntropyLoss(label_smoothing=0.1)(logits, labels)"
+    probes += [(f"_saved({smoothed_loss}, ['probs'])[0]", np.exp(z) / np.exp(z).sum(axis=1,
+                                                                                 keepdims=True),
+                "the softmax probabilities CrossEntropyLoss saves"),
+               (f"_saved({smoothed_loss}, ['target_dist'])[0]", smoothed,
+                "the smoothed targets CrossEntropyLoss(label_smoothing=0.1) saves"),
+               ("_saved(BinaryCrossEntropyLoss()(p, y), ['clipped'])[0]",
+                np.clip(p, eps, 1 - eps).astype(np.float64),
+                "the clipped probabilities BinaryCrossEntropyLoss saves (p = 0 and 1 included)"),
+               ("_saved(BinaryCrossEntropyLoss()(p, y), ['target'])[0]", y.astype(np.float64),
+                "the targets BinaryCrossEntropyLoss saves")]
     assert_recorded(student, setup, probes)
 
 
