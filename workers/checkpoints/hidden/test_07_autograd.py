@@ -3,7 +3,8 @@
 import numpy as np
 
 from harness.checkpoints import assert_equal, check, ratio_to_reference
-from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats, reduction_cases
+from harness.checkpoints.inputs import (Cases, axis_tuple_cases, extreme_rows, fixed, floats,
+                                       reduction_cases)
 from harness.checkpoints.public.test_07_autograd import (
     IMPORT, TOLERANCE, W, X, add_graph, assert_grads, leaf, numeric_grad)
 from harness.checkpoints.perf import Workload
@@ -177,11 +178,11 @@ REDUCTIONS = {
 
 
 @check("autograd.reductions.axes", "sum(), mean() and max() pass gradients back along any axis "
-       "of a 3-D tensor, negative or all, with and without keepdims", "hidden")
+       "of a 3-D tensor, negative, a tuple of axes or all, with and without keepdims", "hidden")
 def test_reductions_axes(student, rng):
     for generator in (fixed(73), rng):
         cases = Cases(IMPORT)
-        for shape, axis, keepdims in reduction_cases(generator):
+        for shape, axis, keepdims in reduction_cases(generator) + axis_tuple_cases(generator):
             x = (generator.permutation(int(np.prod(shape))).reshape(shape) / 4).astype(np.float32)
             for op, rule in REDUCTIONS.items():
                 # add_graph calls both functions at once, so the loop variables are current
