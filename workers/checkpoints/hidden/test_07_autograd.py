@@ -70,16 +70,17 @@ def test_shape_ops_grad(student):
     assert_grads(student, {"x": g.T.reshape(2, 3)})
 
 
-@check("autograd.math.grad", "exp, log, sqrt and ** 3 have the right derivatives", "hidden")
+@check("autograd.math.grad", "exp, log, sqrt, ** 3 and unary minus have the right derivatives",
+       "hidden")
 def test_math_grad(student):
     x = np.abs(X) + 0.5
 
     def f(v):
-        return np.sum(np.exp(v) * W + np.log(v) - np.sqrt(v) * 2 + v ** 3)
+        return np.sum(np.exp(v) * W + np.log(v) - np.sqrt(v) * 2 + v ** 3 + (-v) * W ** 2)
 
     student.exec(f"{IMPORT}\n{leaf('x', x)}"
-                 f"(x.exp() * Tensor({W.tolist()}) + x.log() - x.sqrt() * 2.0 + x ** 3)"
-                 ".sum().backward()")
+                 f"(x.exp() * Tensor({W.tolist()}) + x.log() - x.sqrt() * 2.0 + x ** 3"
+                 f" + (-x) * Tensor({(W ** 2).tolist()})).sum().backward()")
     assert_grads(student, {"x": numeric_grad(f, x)}, rtol=1e-4, atol=1e-4)
 
 
