@@ -57,6 +57,13 @@ def reduction_cases(rng):
             for keepdims in (False, True)]
 
 
+def axis_tuple_cases(rng):
+    """(shape, axes, keepdims) for a 3-D shape reduced over a tuple of axes, negative ones too."""
+    shape = tuple(_sizes(rng, 3))
+    return [(shape, axes, keepdims) for axes in ((0, 2), (1, 2), (-1, 0), (0, 1, 2))
+            for keepdims in (False, True)]
+
+
 def extreme_rows(rng, rows, cols):
     """Logits whose rows sit near very different levels (+-1000) with spreads from 0.1 to 500:
     a row far below the batch's maximum must not underflow, a row near 1000 must not overflow."""

@@ -79,7 +79,10 @@ def _stable_shift(v: np.ndarray, dim: int) -> np.ndarray:
 
 
 class Softmax(Activation):
-    """exp(x) / sum(exp(x)) along ``dim``; a fully masked (-inf) row gives zeros, not NaN."""
+    """exp(x) / sum(exp(x)) along ``dim``; a fully masked (-inf) row gives zeros, not NaN.
+
+    Softmax and LogSoftmax record ``dim`` in ``ctx.saved``: their gradient rules sum along it.
+    """
 
     def __init__(self, dim: int = -1):
         self.dim = dim

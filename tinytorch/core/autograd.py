@@ -249,7 +249,7 @@ def _max(grad, ctx):
     out = _expand_reduced(ctx.out, ctx)
     mask = a.data == out
     share = mask / mask.sum(axis=ctx.saved["axis"], keepdims=True)
-    return (share * _expand_reduced(grad, ctx),)
+    return ((share * _expand_reduced(grad, ctx)).astype(grad.dtype, copy=False),)  # share is float64
     ### END SOLUTION
 
 

@@ -45,7 +45,8 @@ class CrossEntropyLoss(Loss):
     """Softmax + negative log-likelihood on raw logits (batch, classes) and integer class ids.
 
     ``label_smoothing`` spreads that much probability mass evenly over all classes, a cheap
-    regulariser for image classifiers.
+    regulariser for image classifiers. Records ``probs`` (the softmax of the logits) and
+    ``target_dist`` (the smoothed one-hot targets) in ``ctx.saved`` for the gradient rule.
     """
 
     def __init__(self, label_smoothing: float = 0.0):
@@ -73,7 +74,11 @@ class CrossEntropyLoss(Loss):
 
 
 class BinaryCrossEntropyLoss(Loss):
-    """-[y log p + (1-y) log(1-p)] on probabilities p in (0, 1), clipped away from 0 and 1."""
+    """-[y log p + (1-y) log(1-p)] on probabilities p in (0, 1), clipped away from 0 and 1.
+
+    Records ``clipped`` (p after clipping) and ``target`` (y) in ``ctx.saved`` for the gradient
+    rule.
+    """
 
     eps = 1e-7
 

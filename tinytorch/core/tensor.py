@@ -191,18 +191,21 @@ class Tensor:
 
     # ---------------------------------------------------------------- reductions
     def sum(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """Sum over ``axis`` (None: every axis); records ``axis`` and ``keepdims`` in ``ctx.saved``."""
         ### BEGIN SOLUTION
         data = np.sum(self.data, axis=axis, keepdims=keepdims)
         return self._from_op(np.asarray(data), (self,), "sum", axis=axis, keepdims=keepdims)
         ### END SOLUTION
 
     def mean(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """Mean over ``axis`` (None: every axis); records ``axis`` and ``keepdims`` in ``ctx.saved``."""
         ### BEGIN SOLUTION
         data = np.mean(self.data, axis=axis, keepdims=keepdims)
         return self._from_op(np.asarray(data), (self,), "mean", axis=axis, keepdims=keepdims)
         ### END SOLUTION
 
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
+        """Largest value over ``axis`` (None: every axis); records ``axis`` and ``keepdims`` in ``ctx.saved``."""
         ### BEGIN SOLUTION
         data = np.max(self.data, axis=axis, keepdims=keepdims)
         return self._from_op(np.asarray(data), (self,), "max", axis=axis, keepdims=keepdims)
@@ -224,7 +227,8 @@ class Tensor:
         ### END SOLUTION
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> "Tensor":
-        """Swap two dimensions (by default the last two, i.e. the matrix transpose)."""
+        """Swap two dimensions (by default the last two, i.e. the matrix transpose); records
+        ``dim0`` and ``dim1`` in ``ctx.saved`` for the gradient rule."""
         if self.ndim < 2:
             return self
         ### BEGIN SOLUTION

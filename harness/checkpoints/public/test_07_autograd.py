@@ -167,14 +167,17 @@ def add_graph(cases, rng, forward, inputs, value, gradients, what):
     """Add one graph to ``cases``: leaves holding ``inputs``, ``(forward * upstream).sum()
     .backward()`` with a random upstream gradient (``forward``: runner code over ``{0}``,
     ``{1}``...), and the expected ``.grad`` of each leaf, ``gradients(upstream, *inputs)``;
-    ``value(*inputs)`` is the forward result computed here (for the upstream's shape)."""
+    ``value(*inputs)`` is the forward result computed here (for the upstream's shape).
+    Each ``.grad`` must also keep its leaf's dtype: a float64 constant or buffer in a rule
+    must not turn float32 gradients into float64."""
     names = [cases.tensor(a, grad=True) for a in inputs]
     upstream = floats(rng, np.shape(value(*inputs)))
     cases.run(f"(({forward.format(*names)}) * {cases.tensor(upstream)}).sum().backward()")
     wide = [np.asarray(a, dtype=np.float64) for a in inputs]
     for index, (name, grad) in enumerate(zip(names, gradients(upstream.astype(np.float64),
                                                               *wide))):
-        cases.expect(f"np.asarray({name}.grad)", grad, f"{what}: the gradient of input {index}")
+        cases.expect(f"np.asarray({name}.grad)", grad, f"{what}: the gradient of input {index}",
+                     dtype=np.asarray(inputs[index]).dtype)
 
 
 BROADCAST_RULES = {   # runner code, forward here, input gradients here

@@ -3,8 +3,9 @@
 import numpy as np
 
 from harness.checkpoints import assert_results, check, ratio_to_reference
-from harness.checkpoints.inputs import Cases, fixed, floats, reduction_cases
+from harness.checkpoints.inputs import Cases, axis_tuple_cases, fixed, floats, reduction_cases
 from harness.checkpoints.perf import Workload
+from harness.checkpoints.recorded import assert_recorded
 
 IMPORT = "from tinytorch.core.tensor import Tensor"
 
@@ -108,11 +109,11 @@ def test_matmul_vectorised(student, reference, rng):
 
 
 @check("tensor.reduce.axes", "sum(), mean() and max() reduce any axis of a 3-D tensor "
-       "(negative too, or all) with and without keepdims", "hidden")
+       "(negative too, a tuple of axes, or all) with and without keepdims", "hidden")
 def test_reduce_axes(student, rng):
     for generator in (fixed(23), rng):
         cases = Cases(IMPORT)
-        for shape, axis, keepdims in reduction_cases(generator):
+        for shape, axis, keepdims in reduction_cases(generator) + axis_tuple_cases(generator):
             x = floats(generator, shape)
             name = cases.tensor(x)
             for op in ("sum", "mean", "max"):
@@ -180,3 +181,47 @@ def test_shape_ops_dims(student, rng):
                                 ("[-1, 1:, :, ::2]", x[-1, 1:, :, ::2]), ("[None, 0]", x[None, 0])):
             cases.expect(f"{name}{index}", expected, f"a tensor of shape {shape}")
         cases.check(student, dtype=np.float32, rtol=0, atol=0)
+
+
+RECORDED_OPS = [("a + b", "add", ["a", "b"]), ("a - b", "sub", ["a", "b"]),
+                ("a * b", "mul", ["a", "b"]), ("a / b", "div", ["a", "b"]),
+                ("2 - a", "sub", ["?", "a"]), ("-a", "neg", ["a"]), ("a ** 3", "pow", ["a"]),
+                ("a @ m", "matmul", ["a", "m"]), ("m.T @ b.T", "matmul", ["?", "?"]),
+                ("b.exp()", "exp", ["b"]), ("b.log()", "log", ["b"]), ("b.sqrt()", "sqrt", ["b"]),
+                ("a.sum(axis=0)", "sum", ["a"]), ("a.mean()", "mean", ["a"]),
+                ("a.max(axis=1, keepdims=True)", "max", ["a"]), ("a.reshape(-1)", "reshape", ["a"]),
+                ("a.transpose()", "transpose", ["a"]), ("a[1:, 0]", "getitem", ["a"])]
+
+
+SAVED_ARGUMENTS = [(f"a.{op}({args})", ["axis", "keepdims"], values) for op in ("sum", "mean", "max")
+                   for args, values in (("axis=0", [0, False]), ("axis=1, keepdims=True", [1, True]),
+                                        ("keepdims=True", [None, True]), ("", [None, False]))]
+SAVED_ARGUMENTS += [("a.transpose(1, 0)", ["dim0", "dim1"], [1, 0])]
+
+
+@check("tensor.ops.recorded", "every op on tensors that require grad records itself for autograd "
+       "(through Tensor._from_op: its own op name, its inputs in order, and the arguments its "
+       "docstring says it saves)", "hidden")
+def test_ops_recorded(student, rng):
+    a, m = floats(rng, (3, 4)), floats(rng, (4, 2))
+    b = np.abs(floats(rng, (3, 4))) + np.float32(0.5)
+    setup = (f"{IMPORT}\nleaves = {{name: Tensor(np.array(value, dtype=np.float32), "
+             f"requires_grad=True) for name, value in "
+             f"{ {'a': a.tolist(), 'b': b.tolist(), 'm': m.tolist()} }.items()}}\n"
+             "a, b, m = leaves['a'], leaves['b'], leaves['m']")
+    assert_recorded(student, setup, [(f"_recorded({expr}, leaves)", [op, parents],
+                                      "[op, parents] recorded") for expr, op, parents in RECORDED_OPS]
+                    + [(f"_saved({expr}, {keys})", values, f"ctx.saved {keys}")
+                       for expr, keys, values in SAVED_ARGUMENTS])
+
+
+@check("tensor.init.from_tensor", "Tensor(t) of a Tensor holds t's numbers; "
+       "Tensor(t, dtype=np.float64) converts them", "hidden")
+def test_init_from_tensor(student, rng):
+    x = floats(rng, (2, 3))
+    cases = Cases(IMPORT)
+    name = cases.tensor(x)
+    cases.expect(f"Tensor({name})", x, "a Tensor of a float32 Tensor", dtype=np.float32)
+    cases.expect(f"Tensor({name}, dtype=np.float64)", x.astype(np.float64),
+                 "a float64 Tensor of a float32 Tensor", dtype=np.float64)
+    cases.check(student, rtol=0, atol=0)

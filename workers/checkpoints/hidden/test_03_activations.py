@@ -4,6 +4,7 @@ import numpy as np
 
 from harness.checkpoints import assert_array, check
 from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats
+from harness.checkpoints.recorded import assert_recorded
 from harness.checkpoints.public.test_03_activations import ELEMENTWISE, log_softmax, softmax
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
@@ -130,3 +131,20 @@ def test_softmax_every_dim(student, rng):
             cases.expect(f"LogSoftmax(dim={dim})({name})", log_softmax(x.astype(np.float64), dim),
                          f"an input of shape {shape}")
         cases.check(student, dtype=np.float32, rtol=1e-5, atol=1e-6)
+
+
+RECORDED = {"ReLU()": "relu", "Sigmoid()": "sigmoid", "Tanh()": "tanh", "GELU()": "gelu",
+            "Softmax(dim=0)": "softmax", "LogSoftmax()": "log_softmax"}
+
+
+@check("activations.all.recorded", "every activation of a tensor that requires grad records "
+       "itself for autograd under its own op name (not a fresh Tensor, not another op's name); "
+       "Softmax and LogSoftmax save their dim", "hidden")
+def test_all_recorded(student, rng):
+    setup = (f"{IMPORT}\nx = Tensor({floats(rng, (3, 4), scale=2.0).tolist()!r}, "
+             "requires_grad=True)\nleaves = {'x': x}")
+    assert_recorded(student, setup, [(f"_recorded({layer}(x), leaves)", [op, ["x"]],
+                                      f"[op, parents] recorded by {layer}")
+                                     for layer, op in RECORDED.items()]
+                    + [(f"_saved({layer}(dim={dim})(x), ['dim'])", [dim], f"{layer}'s ctx.saved")
+                       for layer in ("Softmax", "LogSoftmax") for dim in (0, 1)])

@@ -6,6 +6,7 @@ from harness.checkpoints import assert_array, assert_equal, check, ratio_to_refe
 from harness.checkpoints.inputs import Cases, floats, results
 from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.perf import Workload
+from harness.checkpoints.recorded import assert_recorded
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.layers import Linear, Dropout, Sequential, kaiming_uniform, "
@@ -129,7 +130,7 @@ def test_dropout_seeded(student, rng):
 
 
 @check("layers.dropout.p_values", "Dropout(p) drops a fraction p and scales the rest by "
-       "1 / (1 - p), for several p", "hidden")
+       "1 / (1 - p), for several p, keeping the input's float32 dtype", "hidden")
 def test_dropout_p_values(student, rng):
     rates = np.round(np.concatenate([[0.1, 0.75], rng.uniform(0.05, 0.9, size=2)]), 3)
     x = np.abs(floats(rng, (100, 60))) + np.float32(0.5)
@@ -141,8 +142,8 @@ def test_dropout_p_values(student, rng):
         if abs(dropped - p) > 4 * np.sqrt(p * (1 - p) / x.size):
             raise AssertionError(f"Dropout({p}) dropped {dropped:.1%} of the inputs")
         kept = y != 0
-        assert_array(y[kept], x[kept] / (1 - p), rtol=1e-5,
-                     what=f"the kept values of Dropout({p}) (x / (1 - p))")
+        assert_array(y[kept], x[kept] / (1 - p), rtol=1e-5, dtype=x.dtype,
+                     what=f"the kept values of Dropout({p}) (x / (1 - p)) of a float32 input")
 
 
 @check("layers.flatten.ranks", "Flatten turns (batch, ...) of any rank into (batch, rest), "
@@ -179,3 +180,30 @@ def test_kaiming_shapes(student, rng):
             raise AssertionError(f"{what} reaches {np.abs(w).max():.4f}; uniform in "
                                  f"+-{bound:.4f} comes close to the bound")
         assert_array(w2, w, rtol=0, atol=0, what=f"{what} drawn again from the same seed")
+
+
+@check("layers.graph.reaches_parameters", "a layer's output leads autograd back to its input and "
+       "every parameter (Linear with and without bias, Flatten, Dropout while training, "
+       "Sequential)", "hidden")
+def test_graph_reaches_parameters(student, rng):
+    x, images = floats(rng, (4, 3)), floats(rng, (2, 3, 2, 2))
+    setup = (f"{IMPORT}\nfrom tinytorch.core.activations import ReLU\n"
+             "from tinytorch.core.layers import Flatten\n"
+             f"x = Tensor({literal(x)}, requires_grad=True)\n"
+             f"images = Tensor({literal(images)}, requires_grad=True)\n"
+             "plain, bare = Linear(3, 5), Linear(3, 2, bias=False)\n"
+             "model = Sequential(Linear(12, 4), ReLU(), Linear(4, 2))\n"
+             "def named(**found):\n    return found")
+    probes = [("_reaches(plain(x), named(x=x, weight=plain.weight, bias=plain.bias))",
+               ["bias", "weight", "x"], "Linear(3, 5)(x)"),
+              ("_reaches(bare(x), named(x=x, weight=bare.weight))", ["weight", "x"],
+               "Linear(3, 2, bias=False)(x)"),
+              ("_reaches(Flatten()(images), named(images=images))", ["images"],
+               "Flatten()(images)"),
+              ("_reaches(Dropout(0.5, rng=np.random.default_rng(0))(x), named(x=x))", ["x"],
+               "Dropout(0.5)(x) while training"),
+              ("_reaches(model(Flatten()(images)), named(images=images, w0=model[0].weight, "
+               "b0=model[0].bias, w2=model[2].weight, b2=model[2].bias))",
+               ["b0", "b2", "images", "w0", "w2"], "Sequential(Linear, ReLU, Linear)")]
+    assert_recorded(student, setup, [(expr, expected, f"the leaves {what} leads back to")
+                                     for expr, expected, what in probes])

@@ -5,6 +5,7 @@ import numpy as np
 from harness.checkpoints import assert_array, check
 from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats
 from harness.checkpoints.public.test_05_losses import IMPORT, cross_entropy_cases
+from harness.checkpoints.recorded import assert_recorded
 
 LOGITS = np.array([[1.0, -0.5, 2.0], [0.0, 0.3, -1.2]])
 
@@ -101,3 +102,58 @@ def test_mse_bce_shapes(student, rng):
         cases.expect(f"BinaryCrossEntropyLoss()({cases.tensor(probs)}, {cases.tensor(y)})",
                      bce(probs, y), f"BCE of shape {shape}, p from {{0, 1e-9, 0.3, 0.8, 1}}")
     cases.check(student, dtype=np.float32, rtol=1e-4, atol=1e-6)
+
+
+@check("losses.graph.recorded", "each loss of a prediction that requires grad records itself for "
+       "autograd: CrossEntropyLoss and BinaryCrossEntropyLoss as their own ops with what their "
+       "docstrings say they save, MSELoss through tensor ops that lead back to the prediction",
+       "hidden")
+def test_losses_recorded(student, rng):
+    logits, target = floats(rng, (4, 3), scale=3.0), floats(rng, (4, 3))
+    p = rng.choice(np.array([0.0, 1e-9, 0.3, 0.8, 1.0], dtype=np.float32), size=(4, 3))
+    y, labels = rng.integers(2, size=(4, 3)).astype(np.float32), rng.integers(3, size=4)
+    setup = (f"{IMPORT}\nlogits = Tensor({logits.tolist()!r}, requires_grad=True)\n"
+             f"p = Tensor({p.tolist()!r}, requires_grad=True)\n"
+             f"y = Tensor({y.tolist()!r})\nt = Tensor({target.tolist()!r})\n"
+             f"labels = np.array({labels.tolist()})")
+    z = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    smoothed = np.full((4, 3), 0.1 / 3)
+    smoothed[np.arange(4), labels] += 0.9
+    eps = np.float32(1e-7)
+    probes = [("_recorded(CrossEntropyLoss(label_smoothing=0.1)(logits, labels), "
+               "{'logits': logits})", ["cross_entropy", ["logits"]], "CrossEntropyLoss"),
+              ("_recorded(BinaryCrossEntropyLoss()(p, y), {'p': p})",
+               ["binary_cross_entropy", ["p"]], "BinaryCrossEntropyLoss"),
+              ("_reaches(MSELoss()(logits, t), {'logits': logits, 't': t})", ["logits"],
+               "MSELoss (the leaves its graph leads back to)")]
+    smoothed_loss = "CrossEntropyLoss(label_smoothing=0.1)(logits, labels)"
+    probes += [(f"_saved({smoothed_loss}, ['probs'])[0]", np.exp(z) / np.exp(z).sum(axis=1,
+                                                                                 keepdims=True),
+                "the softmax probabilities CrossEntropyLoss saves"),
+               (f"_saved({smoothed_loss}, ['target_dist'])[0]", smoothed,
+                "the smoothed targets CrossEntropyLoss(label_smoothing=0.1) saves"),
+               ("_saved(BinaryCrossEntropyLoss()(p, y), ['clipped'])[0]",
+                np.clip(p, eps, 1 - eps).astype(np.float64),
+                "the clipped probabilities BinaryCrossEntropyLoss saves (p = 0 and 1 included)"),
+               ("_saved(BinaryCrossEntropyLoss()(p, y), ['target'])[0]", y.astype(np.float64),
+                "the targets BinaryCrossEntropyLoss saves")]
+    assert_recorded(student, setup, probes)
+
+
+@check("losses.inputs.unchanged", "computing a loss leaves the prediction, the target and the "
+       "labels as they were (no in-place shift or clip)", "hidden")
+def test_inputs_unchanged(student, rng):
+    cases = Cases(IMPORT)
+    logits, labels = extreme_rows(rng, 4, 3), rng.integers(3, size=4)
+    probs = rng.choice(np.array([0.0, 1e-9, 0.3, 0.8, 1.0], dtype=np.float32), size=(3, 2))
+    y, target = rng.integers(2, size=(3, 2)).astype(np.float32), floats(rng, (3, 2))
+    names = {"logits": cases.tensor(logits), "probs": cases.tensor(probs),
+             "y": cases.tensor(y), "target": cases.tensor(target)}
+    cases.run(f"label_ids = np.array({labels.tolist()})\n"
+              f"_ = CrossEntropyLoss(label_smoothing=0.1)({names['logits']}, label_ids)\n"
+              f"_ = BinaryCrossEntropyLoss()({names['probs']}, {names['y']})\n"
+              f"_ = MSELoss()({names['probs']}, {names['target']})")
+    for key, value in (("logits", logits), ("probs", probs), ("y", y), ("target", target)):
+        cases.expect(names[key], value, f"{key} after computing the losses")
+    cases.expect("label_ids", labels, "the labels after computing CrossEntropyLoss")
+    cases.check(student, rtol=0, atol=0)

@@ -120,7 +120,8 @@ def run_loop(student, starts, steps, optimizer):
 
 
 @check("optimizers.loop.reused_grads", "SGD, Nesterov, Adam (other betas and eps) and AdamW "
-       "stay right over 5 steps on several parameters whose .grad arrays are reused each step",
+       "stay right over 5 steps on several parameters whose .grad arrays are reused each step, "
+       "and leave those gradients as they were (weight decay is not added into .grad)",
        "hidden")
 def test_loop_reused_grads(student, rng):
     starts = [floats(rng, shape) for shape in LOOP_SHAPES]
@@ -132,6 +133,10 @@ def test_loop_reused_grads(student, rng):
             assert_array(value, want, rtol=1e-4, atol=1e-5, dtype=np.float32,
                          what=f"parameter {index} (shape {start.shape}) after 5 steps of "
                               f"{optimizer}")
+        for index, value in enumerate(results(student, "[q.grad for q in params]", len(starts))):
+            assert_array(value, steps[-1][index], rtol=0, atol=0, dtype=np.float32,
+                         what=f"parameter {index}'s .grad after the last step of {optimizer} "
+                              "(step() must not change the gradients)")
 
 
 @check("optimizers.state.resume", "an optimizer rebuilt from state_dict() continues exactly like "

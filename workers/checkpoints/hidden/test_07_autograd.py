@@ -3,7 +3,8 @@
 import numpy as np
 
 from harness.checkpoints import assert_equal, check, ratio_to_reference
-from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats, reduction_cases
+from harness.checkpoints.inputs import (Cases, axis_tuple_cases, extreme_rows, fixed, floats,
+                                       reduction_cases)
 from harness.checkpoints.public.test_07_autograd import (
     IMPORT, TOLERANCE, W, X, add_graph, assert_grads, leaf, numeric_grad)
 from harness.checkpoints.perf import Workload
@@ -69,16 +70,17 @@ def test_shape_ops_grad(student):
     assert_grads(student, {"x": g.T.reshape(2, 3)})
 
 
-@check("autograd.math.grad", "exp, log, sqrt and ** 3 have the right derivatives", "hidden")
+@check("autograd.math.grad", "exp, log, sqrt, ** 3 and unary minus have the right derivatives",
+       "hidden")
 def test_math_grad(student):
     x = np.abs(X) + 0.5
 
     def f(v):
-        return np.sum(np.exp(v) * W + np.log(v) - np.sqrt(v) * 2 + v ** 3)
+        return np.sum(np.exp(v) * W + np.log(v) - np.sqrt(v) * 2 + v ** 3 + (-v) * W ** 2)
 
     student.exec(f"{IMPORT}\n{leaf('x', x)}"
-                 f"(x.exp() * Tensor({W.tolist()}) + x.log() - x.sqrt() * 2.0 + x ** 3)"
-                 ".sum().backward()")
+                 f"(x.exp() * Tensor({W.tolist()}) + x.log() - x.sqrt() * 2.0 + x ** 3"
+                 f" + (-x) * Tensor({(W ** 2).tolist()})).sum().backward()")
     assert_grads(student, {"x": numeric_grad(f, x)}, rtol=1e-4, atol=1e-4)
 
 
@@ -181,11 +183,11 @@ REDUCTIONS = {
 
 
 @check("autograd.reductions.axes", "sum(), mean() and max() pass gradients back along any axis "
-       "of a 3-D tensor, negative or all, with and without keepdims", "hidden")
+       "of a 3-D tensor, negative, a tuple of axes or all, with and without keepdims", "hidden")
 def test_reductions_axes(student, rng):
     for generator in (fixed(73), rng):
         cases = Cases(IMPORT)
-        for shape, axis, keepdims in reduction_cases(generator):
+        for shape, axis, keepdims in reduction_cases(generator) + axis_tuple_cases(generator):
             x = (generator.permutation(int(np.prod(shape))).reshape(shape) / 4).astype(np.float32)
             for op, rule in REDUCTIONS.items():
                 # add_graph calls both functions at once, so the loop variables are current
@@ -196,8 +198,9 @@ def test_reductions_axes(student, rng):
         cases.check(student, **TOLERANCE)
 
 
-@check("autograd.shape_ops.dims", "transpose(dim0, dim1) of a 4-D tensor (negative dims too) "
-       "and reshape with -1 route gradients back to the original layout", "hidden")
+@check("autograd.shape_ops.dims", "transpose(dim0, dim1) of a 4-D tensor (negative dims too), "
+       "reshape with -1 and indexing (slices, ints, repeated index arrays) route gradients back "
+       "to the original layout", "hidden")
 def test_shape_ops_dims(student, rng):
     cases = Cases(IMPORT)
     shape = tuple(int(n) for n in rng.choice(np.arange(2, 7), size=4, replace=False))
@@ -210,7 +213,22 @@ def test_shape_ops_dims(student, rng):
     add_graph(cases, rng, f"{{0}}.reshape({shape[0] * shape[1]}, -1).transpose()", [x],
               lambda v: v.reshape(shape[0] * shape[1], -1).T,
               lambda g, v: (g.T.reshape(shape),), f"x.reshape(-1 ...).transpose() for {shape}")
+    rows = rng.integers(shape[0], size=shape[0] + 2)   # more picks than rows: some repeat
+    columns = rng.integers(shape[1], size=3)
+    for form, index in (("[1:, ::2]", np.s_[1:, ::2]), ("[-1, :, 0]", np.s_[-1, :, 0]),
+                        (f"[np.array({rows.tolist()})]", rows),
+                        (f"[:, np.array({columns.tolist()})]", np.s_[:, columns])):
+        add_graph(cases, rng, f"{{0}}{form}", [x], lambda v: v[index],  # noqa: B023
+                  lambda g, v: (scatter_add(v.shape, index, g),),  # noqa: B023
+                  f"x{form} for x of shape {shape}")
     cases.check(student, **TOLERANCE)
+
+
+def scatter_add(shape, index, grad):
+    """The gradient of ``x[index]``: ``grad`` added back where each picked element came from."""
+    full = np.zeros(shape)
+    np.add.at(full, index, grad)
+    return full
 
 
 def softmax_rows(x, dim):
@@ -262,11 +280,12 @@ def test_losses_upstream(student, rng):
 
 
 @check("autograd.activations.extremes", "gradients of exp, Sigmoid, Tanh, GELU, ReLU and "
-       "(Log)Softmax stay finite and right for inputs up to +-1000", "hidden")
+       "(Log)Softmax stay finite and right for inputs up to +-1000 (ReLU's is 0 at x = 0, as in "
+       "PyTorch)", "hidden")
 def test_activation_extremes(student, rng):
     cases = Cases(f"{IMPORT}\nfrom tinytorch.core.activations import ReLU, Sigmoid, Tanh, GELU, "
                   "Softmax, LogSoftmax")
-    x = np.concatenate([[-1000.0, -90.0, -20.0, 20.0, 90.0, 1000.0],
+    x = np.concatenate([[-1000.0, -90.0, -20.0, 0.0, 20.0, 90.0, 1000.0],
                         rng.uniform(-1000, 1000, 4)]).astype(np.float32)
     sig = np.exp(-np.logaddexp(0, -x.astype(np.float64)))
     c = np.sqrt(2 / np.pi)

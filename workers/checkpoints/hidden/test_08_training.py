@@ -135,10 +135,12 @@ def test_empty_loader(student):
 
 
 @check("training.accuracy.forms", "accuracy() handles labels as (N,), (N, 1), lists and float "
-       "Tensors, and probabilities of shape (N,) or (N, 1)", "hidden")
+       "Tensors, and probabilities of shape (N,), (N, 1) or (N, k) (multi-label: the mean over "
+       "every element)", "hidden")
 def test_accuracy_forms(student, rng):
     scores, labels = floats(rng, (9, 4)), rng.integers(4, size=9)
     probs, binary = rng.uniform(0, 1, size=9).astype(np.float32), rng.integers(2, size=9)
+    multi, tags = rng.uniform(0, 1, size=(5, 3)).astype(np.float32), rng.integers(2, size=(5, 3))
     right = float(np.mean(scores.argmax(axis=1) == labels))
     right_binary = float(np.mean((probs > 0.5) == (binary > 0.5)))
     student.exec(f"{IMPORT}\nscores, probs = Tensor({literal(scores)}), Tensor({literal(probs)})")
@@ -149,7 +151,9 @@ def test_accuracy_forms(student, rng):
                        (f"accuracy(probs, np.array({binary.tolist()}, dtype=np.float32))",
                         right_binary),
                        (f"accuracy(probs.reshape(-1, 1), Tensor({binary.tolist()}).reshape(-1, 1))",
-                        right_binary)):
+                        right_binary),
+                       (f"accuracy(Tensor({literal(multi)}), np.array({tags.tolist()}))",
+                        float(np.mean((multi > 0.5) == (tags > 0.5))))):
         assert_array(np.array(student.eval(f"float({expr})")), want,
                      what=expr)
 

@@ -4,12 +4,12 @@ gradients, bad input, and Conv2d's speed and im2col memory against the reference
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from harness.checkpoints.inputs import fixed, results
+from harness.checkpoints.inputs import Cases, fixed, floats, results
 from harness.checkpoints.perf import Workload, peak_ratio_to_reference
-from harness.checkpoints.public.test_07_autograd import grads
+from harness.checkpoints.public.test_07_autograd import add_graph, grads, numeric_grad
 from harness.checkpoints.public.test_09_spatial import (
     GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, assert_running_stats, backward,
-    batch_norm, batch_norm_layer, conv_layer, tensor)
+    batch_norm, batch_norm_layer, conv_layer, pool, tensor)
 from harness.checkpoints.public.test_16_kernels import conv2d
 
 SPEED_BOUND = 5.0   # im2col students land at 1-2.5x; a Python loop over the pixels at ~9x
@@ -215,3 +215,40 @@ def test_batchnorm_steps(student, rng):
                              f"momentum={momentum})")
         assert_array(student.array("y"), batch_norm(probe, GAMMA, BETA, mean, var), rtol=1e-5,
                      atol=1e-6, what=f"{cls} in eval mode after 4 training batches")
+
+
+def numeric_gradients(forward):
+    """``add_graph``'s gradient function for ``forward`` (NumPy, float64): central differences
+    of sum(upstream * forward(...)) with respect to each input."""
+    def gradients(upstream, *inputs):
+        return tuple(numeric_grad(lambda v, i=i: np.sum(upstream * forward(
+            *inputs[:i], v, *inputs[i + 1:])), inputs[i]) for i in range(len(inputs)))
+    return gradients
+
+
+@check("spatial.float32.kept", "conv2d (stride 2, padding 1), MaxPool2d, AvgPool2d, BatchNorm2d and "
+       "BatchNorm1d keep float32 inputs float32, in their outputs and in every gradient; "
+       "BatchNorm stays right on float32 channels with a large mean and a small spread", "hidden")
+def test_float32_kept(student, rng):
+    cases = Cases(f"{IMPORT}\nfrom tinytorch.core.spatial import conv2d as conv")
+    x = (rng.permutation(180).reshape(2, 3, 6, 5) / 60 - 1.5).astype(np.float32)  # one max a window
+    w, b = floats(rng, (4, 3, 3, 2)), floats(rng, 4)
+    rows = floats(rng, (5, 3), scale=2.0)
+    ones, zeros = np.ones(3), np.zeros(3)
+    graphs = [("conv({0}, {1}, {2}, stride=2, padding=1)", [x, w, b],
+               lambda x, w, b: conv2d(x, w, b, 2, 1)),
+              ("MaxPool2d(3, stride=2)({0})", [x], lambda x: pool(x, 3, 2, np.max)),
+              ("AvgPool2d(2, stride=1)({0})", [x], lambda x: pool(x, 2, 1, np.mean)),
+              ("BatchNorm2d(3)({0})", [x], lambda x: batch_norm(x, ones, zeros)),
+              ("BatchNorm1d(3)({0})", [rows], lambda x: batch_norm(x, ones, zeros))]
+    for form, inputs, forward in graphs:
+        what = form.format(*(f"float32 {np.shape(a)}" for a in inputs))
+        cases.expect(form.format(*(cases.tensor(a) for a in inputs)),
+                     forward(*(a.astype(np.float64) for a in inputs)), what)
+        add_graph(cases, rng, form, inputs, forward, numeric_gradients(forward), what)
+    offset = (x * np.float32(0.1) + np.float32([30.0, -20.0, 5.0])[:, None, None]).astype(np.float32)
+    cases.expect(f"BatchNorm2d(3)({cases.tensor(offset)})",
+                 batch_norm(offset.astype(np.float64), ones, zeros),
+                 "BatchNorm2d(3) of float32 channels with means 30, -20, 5 and spread 0.1 "
+                 "(E[x^2] - E[x]^2 cancels in float32: subtract the mean first)")
+    cases.check(student, dtype=np.float32, rtol=1e-4, atol=1e-4)
