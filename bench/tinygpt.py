@@ -37,13 +37,14 @@ from tinytorch.core.optimizers import AdamW  # noqa: E402
 from tinytorch.core.training import clip_grad_norm  # noqa: E402
 from tinytorch import generate  # noqa: E402
 
-# The recipe, each choice measured on one core at equal steps (2026-12-06, shared machine):
-# 64-character windows, 16 per step. Updates matter more than context early on: 4x256 (the
-# old recipe) needed ~2.5M tokens and 394 s to reach 1.9; 16x64 reaches 1.88 after 1000 steps
-# (1.0M tokens, 82 CPU-s), and attention over 64 keys costs little. 32x64 was slower per
-# CPU-second (1.98 after 71 CPU-s against 1.91 after 74). lr 5e-3 (warm-up 100 steps, cosine
-# to a tenth over the budget): 1e-3 stood at 2.04 where 3e-3 stood at 1.91. Adam's beta2 0.99
-# instead of 0.999 changed nothing (1.929 against 1.937 at step 800).
+# The recipe, each choice measured on one core (2026-12-06, shared machine, so CPU-seconds):
+# 16 windows of 64 characters per step. Updates matter more than context early on: 4x256 (the
+# old recipe) needed ~2.5M tokens and 394 s to reach 1.9. 16x64 at lr 5e-3, decayed over 2200
+# steps (what 3 minutes on one quiet core allow), was at 1.878 after 1100 steps (1.1M tokens,
+# 93 CPU-s); decayed over 1000 steps, 1.883 after 1000 (82 CPU-s). Attention over 64 keys costs
+# little. 32x64 learned less per CPU-second (1.98 after 71 CPU-s against 1.91 after 74); peak
+# lr 1e-3 ended 3 minutes at 2.04 where 3e-3 ended at 1.91; Adam's beta2 0.99 or 0.999 made no
+# difference (1.937 and 1.929 at step 800).
 BENCH_CONFIG = Config(embed_dim=128, num_layers=4, num_heads=4, context=64, batch_size=16, lr=5e-3,
                       warmup_steps=100, eval_every=100)
 NEW_TOKENS = 256
