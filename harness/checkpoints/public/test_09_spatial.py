@@ -101,13 +101,18 @@ def test_conv2d_stride_padding(student):
                  "for x of shape (2, 3, 7, 6)")
 
 
-@check("spatial.conv2d.no_bias", "Conv2d(..., bias=False) has no bias and adds nothing", "public")
+@check("spatial.conv2d.no_bias", "Conv2d(..., bias=False) has no bias, adds nothing, and "
+       "passes back the input and weight gradients", "public")
 def test_conv2d_no_bias(student):
-    student.exec(f"{IMPORT}\n{conv_layer('conv', W, None, padding=2)}{tensor('x', X)}")
+    student.exec(f"{IMPORT}\n{conv_layer('conv', W, None, padding=2)}{tensor('x', X, grad=True)}")
     assert_array(student.array("conv(x)"), conv2d(X, W, padding=2), rtol=1e-10, atol=1e-10,
                  what="Conv2d(3, 4, (3, 2), padding=2, bias=False)(x)")
     if student.eval("conv.bias is None") is not True:
         raise AssertionError("Conv2d(..., bias=False).bias should be None")
+    upstream = RNG.normal(size=conv2d(X, W, padding=2).shape)
+    student.exec(backward("conv(x)", upstream) + "weight = conv.weight")
+    assert_gradients(student, lambda x, weight: conv2d(x, weight, padding=2),
+                     {"x": X, "weight": W}, upstream)
 
 
 @check("spatial.conv2d.gradients", "after backward() the input, weight and bias gradients of "
