@@ -14,7 +14,7 @@ import pytest
 
 from autograder.rubric import grade, load_rubric
 from autograder.starter import generate_starter
-from tests.grading.submission_tars import CHECKOUT, package_files, tar_of
+from tests.grading.submission_tars import CHECKOUT, package_files, prepended, tar_of
 from deploy.seeded_bugs import SEEDED_BUGS
 from tests.sandbox import forgeries
 from harness.backends import Limits
@@ -124,3 +124,15 @@ def test_a_forgery_earns_no_more_than_its_honest_twin(score, name, no_containers
     points, outcomes = score(module, forge(honest), visibility)
     assert outcomes[check] == "failed"
     assert points <= honest_points, (outcomes, honest_outcomes)
+
+
+def test_an_honest_package_that_imports_more_than_the_reference_keeps_its_memory_marks(
+        score, no_containers_left):
+    """The charge for memory held before a window must not fall on honest students: a
+    package importing PIL and a few standard modules the reference does not (~3 MiB more)."""
+    importing = prepended(package_files(), "tinytorch/__init__.py",
+                          "import PIL.Image, json, email.message, unittest, decimal, statistics")
+    _, outcomes = score("16_kernels", importing, HIDDEN)
+    assert outcomes["kernels.softmax_fused.memory"] == "passed"
+    _, outcomes = score("09_spatial", importing, HIDDEN)
+    assert outcomes["spatial.conv2d.memory"] == "passed"
