@@ -27,6 +27,9 @@ from harness.suite import REFERENCE_ROOT, run_suite
 
 KILLED, SURVIVED, EQUIVALENT, ERROR = "killed", "survived", "equivalent", "error"
 CALL_TIMEOUT_S = 10.0   # the slowest reference call of any check takes a few seconds
+# Every mutant is judged on the same checks' inputs, run after run, so a kill rate is
+# reproducible; graders draw a secret seed per job instead.
+JOB_SEED = 20261206
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def run_mutant(module_id, mutant, reference_files, backend_name, limits=Limits()
 
     def suite(tar, deselect):
         return run_suite(module_id, tar, backend, limits, call_timeout_s=CALL_TIMEOUT_S,
-                         stop_at_first=True, deselect=deselect)
+                         stop_at_first=True, deselect=deselect, job_seed=JOB_SEED)
 
     runs = [slow] + ([[]] if slow else [])   # correctness first, then timing if needed
     for deselect in runs:
