@@ -124,15 +124,15 @@ exec(CHECKSUM, _here)    # the same definition the runner gets, for checking its
 checksum = _here["_checksum"]
 
 
-def _matches(claimed, value) -> bool:
-    """Whether ``claimed`` is the checksum of ``value``, computed here."""
+def _matches(claimed, value, rtol=1e-4, atol=1e-6) -> bool:
+    """Whether ``claimed`` (a reply: two floats) is the checksum of ``value``, computed here."""
     try:
         expected = checksum(value)
     except (TypeError, ValueError):
         return False
     return (type(claimed) is list and len(claimed) == 2
             and all(type(c) is float for c in claimed)
-            and bool(np.allclose(claimed, expected, rtol=1e-4, atol=1e-6, equal_nan=True)))
+            and bool(np.allclose(claimed, expected, rtol=rtol, atol=atol, equal_nan=True)))
 
 
 def ratio_to_reference(student, reference, rng, work, repeat=5, timeout=None,
@@ -208,8 +208,7 @@ def peak_ratio_to_reference(student, reference, rng, work, baseline_bytes=0):
     student_peak = rise + sum(max(0, mine - theirs - HELD_SLACK_BYTES) for mine, theirs in (
         (student_held, reference_held), (student_handing, reference_handing)))
     work.check(student_value, reference_value, inputs)
-    if (type(claimed) is not list or len(claimed) != 2 or not all(type(c) is float for c in claimed)
-            or not np.allclose(claimed, checksum(student_value), rtol=1e-3)):
+    if not _matches(claimed, student_value, rtol=1e-3, atol=1e-8):
         raise AssertionError(f"while its memory was measured, {work.what} was not computed "
                              "(the sums sent back do not match the result)")
     ratio = (student_peak + baseline_bytes) / max(reference_peak + baseline_bytes, 1)
