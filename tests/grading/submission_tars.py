@@ -1,7 +1,9 @@
 """Build submission tars for the grading tests from the reference checkout and small edits."""
 
+import tempfile
 from pathlib import Path
 
+from autograder.starter import generate_starter
 from contract.modules import MODULE_IDS, module_path
 from deploy.seeded_bugs import patched
 from workers.package_files import tar_of  # noqa: F401 - the grading tests' tar builder
@@ -14,6 +16,12 @@ def package_files(root=CHECKOUT, package="tinytorch"):
     base = Path(root)
     return {str(p.relative_to(base)): p.read_text()
             for p in sorted((base / package).rglob("*.py")) if "__pycache__" not in p.parts}
+
+
+def starter_package_files():
+    """``package_files`` of a freshly generated starter repo."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return package_files(generate_starter(f"{tmp}/repo"))
 
 
 def prepended(files, path, code):

@@ -19,11 +19,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.starter import generate_starter
 from harness.backends import Limits
 from harness.backends.local import LocalBackend
 from harness.suite import run_suite
-from tests.grading.submission_tars import package_files, tar_of
+from tests.grading.submission_tars import package_files, starter_package_files, tar_of
 from tests.sandbox.forgeries import RUNNER, forged
 
 # The key a table files a request under: what the request asks, and the bytes it hands over.
@@ -93,18 +92,14 @@ def replaying(files, table):
     return {**forged(files, REPLAYS), "tinytorch/_answers.py": f"TABLE = {packed!r}\n"}
 
 
-def starter_files():
-    with tempfile.TemporaryDirectory() as tmp:
-        return package_files(generate_starter(f"{tmp}/repo"))
-
-
-def passed_by_table(module, backend, visibility=("public",), recorded_seed=7, graded_seed=13):
+def passed_by_table(module, backend, starter, visibility=("public",), recorded_seed=7,
+                    graded_seed=13):
     """The ids of ``module``'s checks that a table recorded in one job passes in another,
     with the table's size (a table that recorded nothing proves nothing).  A table of the
     hidden checks' requests needs their code, which never leaves the grader: the hidden
     visibility measures how much such a leak would be worth."""
     table = record(module, recorded_seed, visibility)
-    result = run_suite(module, tar_of(replaying(starter_files(), table)), backend, LIMITS,
+    result = run_suite(module, tar_of(replaying(starter, table)), backend, LIMITS,
                        visibility=visibility, job_seed=graded_seed)
     if result["infrastructure_error"]:
         raise RuntimeError(result["infrastructure_error"])
@@ -113,8 +108,9 @@ def passed_by_table(module, backend, visibility=("public",), recorded_seed=7, gr
 
 def main(args):
     visibility = ("hidden",) if "--hidden" in args else ("public",)
+    starter = starter_package_files()
     for module in (a for a in args if a != "--hidden"):
-        passed, size = passed_by_table(module, LocalBackend(), visibility)
+        passed, size = passed_by_table(module, LocalBackend(), starter, visibility)
         print(f"{module}: a table of {size} answers passes {len(passed)} {visibility[0]} "
               "checks")
         for check_id in passed:

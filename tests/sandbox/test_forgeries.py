@@ -8,15 +8,13 @@ memory from tracemalloc, patch ``platform``/``numpy``.
 Every verdict is decided from values the grader computed itself, so none of them pays.
 """
 
-import tempfile
-
 import pytest
 
 from autograder.rubric import grade, load_rubric
-from autograder.starter import generate_starter
-from tests.grading.submission_tars import CHECKOUT, package_files, prepended, tar_of
+from tests.grading.submission_tars import (CHECKOUT, package_files, prepended,
+                                           starter_package_files, tar_of)
 from deploy.seeded_bugs import SEEDED_BUGS
-from tests.sandbox import forgeries
+from tests.sandbox import answer_table, forgeries
 from harness.backends import Limits
 from workers.docker_backend import DockerBackend
 from harness.checkpoints.registry import declared_checks
@@ -58,8 +56,7 @@ def score(sandbox_image):
 
 @pytest.fixture(scope="module")
 def starter():
-    with tempfile.TemporaryDirectory() as tmp:
-        return package_files(generate_starter(f"{tmp}/repo"))
+    return starter_package_files()
 
 
 @pytest.mark.parametrize("forgery", ["ANSWERS_OK", "WRITES_FRAMES"])
@@ -136,3 +133,11 @@ def test_an_honest_package_that_imports_more_than_the_reference_keeps_its_memory
     assert outcomes["kernels.softmax_fused.memory"] == "passed"
     _, outcomes = score("09_spatial", importing, HIDDEN)
     assert outcomes["spatial.conv2d.memory"] == "passed"
+
+
+def test_a_table_of_another_jobs_answers_earns_nothing(score, starter, no_containers_left):
+    """The public checks' requests and the reference's replies, recorded in another job and
+    replayed by the starter (``answer_table``): inputs drawn per job leave it nothing."""
+    table = answer_table.record("02_tensor", job_seed=7)
+    points, outcomes = score("02_tensor", answer_table.replaying(starter, table))
+    assert table and points == 0, {k: v for k, v in outcomes.items() if v == "passed"}
