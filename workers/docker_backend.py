@@ -80,6 +80,7 @@ class DockerHandle:
         self._sink = open(write_fd, "wb")
         self._stderr = OutputTail()
         self._peak = None
+        self._cache_at_mark = None        # page cache + tmpfs when the last memory mark was set
         self._exit = None                 # (exit code, OOM killed) once known
         self._pump = threading.Thread(target=self._demultiplex, daemon=True)
         self._pump.start()
@@ -145,14 +146,23 @@ class DockerHandle:
                 peak.write("0")
             with open(f"{folder}/memory.usage_in_bytes") as usage:
                 level = int(usage.read())
-            with open(f"{folder}/memory.stat") as stat:
-                counts = dict(line.split() for line in stat if line.strip())
-            return MemoryMark(level, int(counts["total_rss"]) + int(counts["total_shmem"]))
+            counts = _memory_stat(self.container.id)
+            self._cache_at_mark = counts["total_cache"]
+            return MemoryMark(level, counts["total_rss"] + counts["total_shmem"])
         except (OSError, ValueError, KeyError):
             return None
 
     def peak_since_mark(self):
-        return _cgroup_peak(self.container.id)
+        """The peak since the mark, plus the page cache (and tmpfs) the container gave up
+        since then: cache charged to it and dropped inside the window (``posix_fadvise``,
+        a deleted file) made room for a temporary the peak would never show, and honest
+        code does not drop cache while a kernel runs."""
+        peak = _cgroup_peak(self.container.id)
+        try:
+            dropped = self._cache_at_mark - _memory_stat(self.container.id)["total_cache"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return peak
+        return None if peak is None else peak + max(0, dropped)
 
     def wait(self, timeout):
         """Exit code once the container has stopped, ``None`` while it still runs."""
@@ -195,6 +205,12 @@ class DockerHandle:
                 stream.close()
             except OSError:
                 pass
+
+
+def _memory_stat(container_id):
+    """The container's cgroup v1 ``memory.stat`` as ``{name: bytes}``."""
+    with open(f"{CGROUP_V1_MEMORY.format(id=container_id)}/memory.stat") as stat:
+        return {name: int(value) for name, value in (line.split() for line in stat if line.strip())}
 
 
 def _cgroup_peak(container_id):

@@ -3,8 +3,9 @@
 The forgeries (tests/sandbox/forgeries.py) reach into the runner from the student's package:
 answer "ok" to everything, write frames to the runner's private output channel, replay a
 reply to a repeated request, compute a result while its inputs are handed over (before the
-clock or the memory window starts), hold a ballast to free inside a memory window, hide
-memory from tracemalloc, patch ``platform``/``numpy``.
+clock or the memory window starts), hold a ballast (memory, or page cache) to free inside a
+memory window, hide memory from tracemalloc, patch ``platform``/``numpy``, replay a table of
+another job's answers.
 Every verdict is decided from values the grader computed itself, so none of them pays.
 """
 
@@ -102,6 +103,12 @@ FORGERIES = {
     "a ballast held before the memory window and freed in it": (
         _wasteful_softmax,
         lambda files: forgeries.with_ballast(files, "tinytorch/perf/kernels.py", WASTEFUL_LINE),
+        "16_kernels", "kernels.softmax_fused.memory", HIDDEN),
+    "page cache charged before the memory window and dropped in it": (
+        _wasteful_softmax,
+        lambda files: forgeries.with_ballast(files, "tinytorch/perf/kernels.py", WASTEFUL_LINE,
+                                             forgeries.CACHE_BALLAST,
+                                             forgeries.MAKES_ROOM_FROM_CACHE),
         "16_kernels", "kernels.softmax_fused.memory", HIDDEN),
     "the temporary taken while the inputs are handed over": (
         _wasteful_softmax, _prepending(forgeries.FILLS_AHEAD), "16_kernels",
