@@ -31,9 +31,34 @@ def assert_names_blas(text, facts, what):
                              f"({' or '.join(facts['blas'])})")
 
 
+# The CPUs the process may use, narrowed for the call to the ones at ``positions`` of its
+# affinity mask (the count ``cores`` reads, per the contract) and restored after.
+ON_CPUS = """import os
+_saved = os.sched_getaffinity(0)
+os.sched_setaffinity(0, [sorted(_saved)[i] for i in {positions!r}])
+try:
+    cores = environment_report().cores
+finally:
+    os.sched_setaffinity(0, _saved)
+"""
+
+
+def cores_on(student, positions):
+    """report.cores while the process may only run on the CPUs at ``positions`` of its mask."""
+    student.exec(f"{IMPORT}\n{ON_CPUS.format(positions=positions)}")
+    return student.eval("cores")
+
+
+def some_cpus(rng, cores):
+    """Positions of a job's own non-empty subset of the ``cores`` CPUs: the one fact of the
+    environment a check can vary, so a table of last job's reports is wrong in this one."""
+    count = int(rng.integers(1, cores + 1))
+    return sorted(int(i) for i in rng.choice(cores, size=count, replace=False))
+
+
 @check("setup.report.fields", "environment_report() fills python, platform, numpy, blas and "
        "cores", "public")
-def test_report_fields(student, facts):
+def test_report_fields(student, facts, rng):
     values = report(student)
     assert_equal(sorted(values), sorted(FIELDS), what="the fields of environment_report()")
     for name in FIELDS[:4]:
@@ -41,11 +66,18 @@ def test_report_fields(student, facts):
             raise AssertionError(f"report.{name} should be a non-empty string, got "
                                  f"{values[name]!r}")
     assert_equal(values["cores"], facts["cores"], what="report.cores")
+    if facts["can_restrict_cores"]:
+        positions = some_cpus(rng, facts["cores"])
+        assert_equal(cores_on(student, positions), len(positions),
+                     what=f"report.cores while this process may only run on {len(positions)} "
+                     f"of its {facts['cores']} CPUs")
 
 
 @check("setup.report.versions", "report.python and report.numpy are the versions that run "
        "your code", "public")
 def test_report_versions(student, facts):
+    """Not per job: the versions are facts of the image, and no honest way to read them (sys,
+    platform, importlib.metadata) can be fed another value, so a table of them is the truth."""
     values = report(student)
     assert_equal(values.get("python"), facts["python"],
                  what="report.python (the version number, e.g. '3.11.4')")
@@ -54,10 +86,19 @@ def test_report_versions(student, facts):
 
 @check("setup.blas.names_library", "blas_info() names NumPy's BLAS library, and the report "
        "uses it", "public")
-def test_blas_names_library(student, facts):
+def test_blas_names_library(student, facts, rng):
+    """The sandbox's own BLAS is a fact of the image; the per-job part hands the process a
+    threadpoolctl reporting a library drawn here, which blas_info() and the report must name."""
     values = report(student)
     assert_names_blas(student.eval("blas_info()"), facts, "blas_info()")
     assert_names_blas(values.get("blas"), facts, "environment_report().blas")
+    pool = blas_pool(rng)
+    student.exec(IMPORT + "\n" + FAKE_THREADPOOLCTL.format(
+        pools=[pool], call="text, blas = blas_info(), environment_report().blas"))
+    drawn = {"blas": [pool["internal_api"]]}
+    assert_names_blas(student.eval("text"), drawn, f"blas_info() under threadpoolctl {pool}")
+    assert_names_blas(student.eval("blas"), drawn,
+                      f"environment_report().blas under threadpoolctl {pool}")
 
 
 # threadpoolctl is not in the sandbox image: a stand-in module (with pools chosen here) is put
@@ -68,7 +109,7 @@ _fake.threadpool_info = lambda: {pools!r}
 _saved = sys.modules.get('threadpoolctl')
 sys.modules['threadpoolctl'] = _fake
 try:
-    text = blas_info()
+    {call}
 finally:
     if _saved is None:
         del sys.modules['threadpoolctl']
@@ -77,15 +118,21 @@ finally:
 """
 
 
+def blas_pool(rng):
+    """threadpoolctl's entry for a BLAS pool of a library, version and thread count drawn here."""
+    return {"user_api": "blas", "internal_api": str(rng.choice(["openblas", "mkl", "blis"])),
+            "version": f"0.{rng.integers(2, 9)}.{rng.integers(10, 40)}",
+            "num_threads": int(rng.integers(2, 64))}
+
+
 @check("setup.blas.threadpoolctl", "with threadpoolctl installed, blas_info() gives the BLAS "
        "pool's library, version and thread count", "public")
 def test_blas_threadpoolctl(student, rng):
-    blas = {"user_api": "blas", "internal_api": str(rng.choice(["openblas", "mkl", "blis"])),
-            "version": f"0.{rng.integers(2, 9)}.{rng.integers(10, 40)}",
-            "num_threads": int(rng.integers(2, 64))}
+    blas = blas_pool(rng)
     openmp = {"user_api": "openmp", "internal_api": "openmp", "version": None,
               "num_threads": int(rng.integers(2, 64))}
-    student.exec(IMPORT + "\n" + FAKE_THREADPOOLCTL.format(pools=[openmp, blas]))
+    student.exec(IMPORT + "\n" + FAKE_THREADPOOLCTL.format(pools=[openmp, blas],
+                                                            call="text = blas_info()"))
     text = student.eval("text")
     if type(text) is not str or "\n" in text.strip():
         raise AssertionError(f"blas_info() should be one line, got {text!r}")

@@ -1,10 +1,16 @@
-"""Module 02 - Tensor: hidden checks (graders only): edge cases and performance."""
+"""Module 02 - Tensor: hidden checks (graders only): edge cases and performance.
+
+After its fixed examples, each check tries the same behaviour on this job's own inputs
+(``rng``), so replaying answers recorded in another job fails."""
 
 import numpy as np
 
 from harness.checkpoints import assert_results, check, ratio_to_reference
-from harness.checkpoints.inputs import Cases, axis_tuple_cases, fixed, floats, reduction_cases
+from harness.checkpoints.inputs import (Cases, _sizes, axis_tuple_cases, fixed, floats,
+                                        reduction_cases)
 from harness.checkpoints.perf import Workload
+from harness.checkpoints.public.test_02_tensor import grid, job_cases, nonzero
+from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.recorded import assert_recorded
 
 IMPORT = "from tinytorch.core.tensor import Tensor"
@@ -18,83 +24,123 @@ def _define(student, **arrays):
 
 @check("tensor.add.broadcast_both", "a (3, 1) plus a (1, 4) tensor broadcasts to (3, 4)",
        "hidden")
-def test_add_broadcast_both(student):
+def test_add_broadcast_both(student, rng):
     col, row = np.array([[1.0], [2.0], [3.0]]), np.array([[10.0, 20.0, 30.0, 40.0]])
     _define(student, col=col, row=row)
     assert_results(student, [("col + row", col + row), ("row - col", row - col)])
+    rows, cols = _sizes(rng, 2)
+    col, row = grid(rng, (rows, 1)), grid(rng, (1, cols))
+    job_cases(student, {"col": col, "row": row}, [("{col} + {row}", col + row),
+                                                  ("{row} - {col}", row - col)])
 
 
 @check("tensor.arith.reflected", "numbers on the left work too: 2 - a, 2 / a, 3 * a, 1 + a",
        "hidden")
-def test_arith_reflected(student):
+def test_arith_reflected(student, rng):
     a = np.array([[1.0, 2.0], [4.0, -8.0]])
     _define(student, a=a)
     assert_results(student, [("2 - a", 2 - a), ("2 / a", 2 / a), ("3 * a", 3 * a),
                              ("1 + a", 1 + a)])
+    a = nonzero(rng, tuple(_sizes(rng, 2)))
+    minus, over, times, plus = (int(n) for n in rng.integers(1, 10, size=4))
+    job_cases(student, {"a": a}, [(f"{minus} - {{a}}", minus - a), (f"{over} / {{a}}", over / a),
+                                  (f"{times} * {{a}}", times * a), (f"{plus} + {{a}}", plus + a)])
 
 
 @check("tensor.ops.no_mutation", "operations return new tensors and leave their inputs alone",
        "hidden")
-def test_ops_no_mutation(student):
+def test_ops_no_mutation(student, rng):
     a, b = np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0])
     _define(student, a=a, b=b)
     student.exec("_ = [a + b, a * b, a - b, a / b, a ** 2, a.exp(), a.sum(), a.reshape(3, 1)]")
     assert_results(student, [("a", a), ("b", b)])
+    size = _sizes(rng, 1)[0]
+    a, b = grid(rng, size), nonzero(rng, size)
+    cases = Cases(IMPORT)
+    x, y = cases.tensor(a), cases.tensor(b)
+    cases.run(f"_ = [{x} + {y}, {x} * {y}, {x} - {y}, {x} / {y}, {x} ** 2, {x}.exp(), {x}.sum(), "
+              f"{x}.reshape({size}, 1)]")
+    cases.expect(x, a, "this job's a after the ops")
+    cases.expect(y, b, "this job's b after the ops")
+    cases.check(student)
 
 
 @check("tensor.matmul.batched", "a (2, 3, 4) @ (4, 5) matmul broadcasts the batch dimension",
        "hidden")
-def test_matmul_batched(student):
-    rng = np.random.default_rng(2)
-    left, right = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 5))
+def test_matmul_batched(student, rng):
+    fixed_rng = np.random.default_rng(2)
+    left, right = fixed_rng.normal(size=(2, 3, 4)), fixed_rng.normal(size=(4, 5))
     _define(student, left=left, right=right)
     assert_results(student, [("left @ right", left @ right)], rtol=1e-4, atol=1e-5)
+    b, m, k, n = _sizes(rng, 4)
+    left, right = grid(rng, (b, m, k)), grid(rng, (k, n))
+    job_cases(student, {"left": left, "right": right}, [("{left} @ {right}", left @ right)],
+              rtol=1e-4, atol=1e-5)
 
 
 @check("tensor.max.all_negative", "max() is right when every element is negative", "hidden")
-def test_max_all_negative(student):
+def test_max_all_negative(student, rng):
     x = np.array([[-3.0, -1.5, -7.0], [-2.0, -9.0, -0.5]])
     _define(student, x=x)
     assert_results(student, [("x.max()", x.max()),
                              ("x.max(axis=1, keepdims=True)", x.max(axis=1, keepdims=True))])
+    x = -grid(rng, tuple(_sizes(rng, 2)), 1, 40)
+    job_cases(student, {"x": x}, [("{x}.max()", x.max()), ("{x}.max(axis=1, keepdims=True)",
+                                                            x.max(axis=1, keepdims=True))])
 
 
 @check("tensor.mean.keepdims", "mean(axis=0, keepdims=True) keeps a dimension of size 1",
        "hidden")
-def test_mean_keepdims(student):
+def test_mean_keepdims(student, rng):
     x = np.arange(12.0).reshape(3, 4)
     _define(student, x=x)
     assert_results(student, [("x.mean(axis=0, keepdims=True)", x.mean(axis=0, keepdims=True))])
+    x = grid(rng, tuple(_sizes(rng, 2)))
+    job_cases(student, {"x": x}, [("{x}.mean(axis=0, keepdims=True)",
+                                   x.mean(axis=0, keepdims=True))])
 
 
 @check("tensor.reshape.bad_size", "reshape() to a different number of elements raises ValueError",
        "hidden")
-def test_reshape_bad_size(student):
+def test_reshape_bad_size(student, rng):
     _define(student, x=np.zeros((2, 3)))
     student.raises("x.reshape(4, 4)", "ValueError")
+    m, n = _sizes(rng, 2)
+    student.raises(f"{IMPORT}\nTensor(np.zeros(({m}, {n}))).reshape({n}, {m + 1})", "ValueError")
 
 
 @check("tensor.transpose.dims", "transpose(0, 2) swaps exactly those two dimensions", "hidden")
-def test_transpose_dims(student):
+def test_transpose_dims(student, rng):
     x = np.arange(24.0).reshape(2, 3, 4)
     _define(student, x=x)
     assert_results(student, [("x.transpose(0, 2)", np.swapaxes(x, 0, 2)),
                              ("x.transpose()", np.swapaxes(x, -2, -1))])
+    x = grid(rng, tuple(_sizes(rng, 3)))
+    job_cases(student, {"x": x}, [("{x}.transpose(0, 2)", np.swapaxes(x, 0, 2)),
+                                  ("{x}.transpose()", np.swapaxes(x, -2, -1))])
 
 
 @check("tensor.getitem.index_array", "indexing with an integer array or Tensor picks rows",
        "hidden")
-def test_getitem_index_array(student):
+def test_getitem_index_array(student, rng):
     x = np.arange(12.0).reshape(4, 3)
     _define(student, x=x)
     assert_results(student, [("x[np.array([3, 0])]", x[[3, 0]]),
                              ("x[Tensor([2, 1])]", x[[2, 1]])])
+    rows, cols = _sizes(rng, 2)
+    x = grid(rng, (rows, cols))
+    picks, tensor_picks = (rng.integers(rows, size=3).tolist() for _ in range(2))
+    job_cases(student, {"x": x}, [(f"{{x}}[np.array({picks})]", x[picks]),
+                                  (f"{{x}}[Tensor({tensor_picks})]", x[tensor_picks])])
 
 
 @check("tensor.pow.tensor_exponent", "a ** Tensor(...) raises TypeError (numbers only)", "hidden")
-def test_pow_tensor_exponent(student):
+def test_pow_tensor_exponent(student, rng):
     _define(student, x=np.array([1.0, 2.0]))
     student.raises("x ** Tensor([2.0, 2.0])", "TypeError")
+    shape = tuple(_sizes(rng, 2))
+    student.raises(f"{IMPORT}\nTensor({literal(grid(rng, shape, 1, 40))}) ** "
+                   f"Tensor({literal(grid(rng, shape, 1, 12))})", "TypeError")
 
 
 @check("tensor.matmul.vectorised", "a @ b is about as fast as the reference (no Python loops)",
