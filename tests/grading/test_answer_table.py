@@ -8,6 +8,10 @@ import pytest
 from contract.modules import MODULE_IDS
 from tests.sandbox.answer_table import passed_by_table
 
+# Facts of the sandbox image, the same in every job and read by no function a check could
+# feed another value: a table of them is the honest answer (their docstrings say so).
+IMAGE_FACTS = {"setup.report.versions", "setup.report.platform"}
+
 
 @pytest.mark.parametrize("visibility", ["public", "hidden"])
 @pytest.mark.parametrize("module", MODULE_IDS)
@@ -15,4 +19,4 @@ def test_no_check_is_passed_by_a_table_of_another_jobs_answers(backend, starter_
                                                               visibility):
     passed, size = passed_by_table(module, backend, starter_files, (visibility,))
     assert size > 0, "the recording saw no request: the table proves nothing"
-    assert passed == []
+    assert set(passed) <= IMAGE_FACTS, passed
