@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.inputs import _sizes, floats
 from harness.checkpoints.plugin import describe
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
@@ -44,14 +45,30 @@ def adam_steps(p, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, dec
     return p
 
 
-def stepped(student, optimizer, grads=GRADS):
+def stepped(student, optimizer, grads=GRADS, start=START):
     """Parameters after the student's ``optimizer`` (a constructor call on [p]) took a step
-    with each gradient."""
-    student.exec(f"{IMPORT}\np = Tensor({START.tolist()}, requires_grad=True)\n"
+    with each gradient from ``start``."""
+    student.exec(f"{IMPORT}\np = Tensor({start.tolist()}, requires_grad=True)\n"
                  f"opt = {optimizer}\n"
                  f"for g in {[g.tolist() for g in grads]}:\n"
                  "    p.grad = np.array(g, dtype=np.float32)\n    opt.step()")
     return student.array("p")
+
+
+def job_steps(rng, count):
+    """A start and ``count`` gradients of this job, of one random 2-D shape (float32 values)."""
+    shape = tuple(_sizes(rng, 2))
+    return (floats(rng, shape).astype(np.float64),
+            [floats(rng, shape).astype(np.float64) for _ in range(count)])
+
+
+def assert_stepped(student, rng, optimizer, update, what, count=3):
+    """``optimizer``'s steps on START and GRADS[:count], then on this job's start and
+    gradients, each compared with ``update(start, grads)`` computed here."""
+    start, grads = job_steps(rng, count)
+    for begin, steps, label in ((START, GRADS[:count], what),
+                                (start, grads, f"{what} from a start of shape {start.shape}")):
+        assert_array(stepped(student, optimizer, steps, begin), update(begin, steps), what=label)
 
 
 def learning_rates(student, scheduler, steps):
@@ -68,31 +85,31 @@ def cosine(start, end, t, span):
 
 @check("optimizers.sgd.step", "SGD(lr=0.1) moves each parameter by -0.1 * its gradient",
        "public")
-def test_sgd_step(student):
-    assert_array(stepped(student, "SGD([p], lr=0.1)", GRADS[:1]), START - 0.1 * GRADS[0],
-                 what="p after one SGD step")
+def test_sgd_step(student, rng):
+    assert_stepped(student, rng, "SGD([p], lr=0.1)", lambda p, grads: sgd_steps(p, grads, 0.1),
+                   "p after one SGD step", count=1)
 
 
 @check("optimizers.sgd.momentum", "SGD(momentum=0.9) keeps a velocity v = 0.9 v + g, as "
        "PyTorch does", "public")
-def test_sgd_momentum(student):
-    assert_array(stepped(student, "SGD([p], lr=0.1, momentum=0.9)"),
-                 sgd_steps(START, GRADS, 0.1, momentum=0.9), what="p after three steps")
+def test_sgd_momentum(student, rng):
+    assert_stepped(student, rng, "SGD([p], lr=0.1, momentum=0.9)",
+                   lambda p, grads: sgd_steps(p, grads, 0.1, momentum=0.9), "p after three steps")
 
 
 @check("optimizers.adam.steps", "Adam's first three steps match the bias-corrected update",
        "public")
-def test_adam_steps(student):
-    assert_array(stepped(student, "Adam([p], lr=0.01)"), adam_steps(START, GRADS, 0.01),
-                 what="p after three Adam steps")
+def test_adam_steps(student, rng):
+    assert_stepped(student, rng, "Adam([p], lr=0.01)",
+                   lambda p, grads: adam_steps(p, grads, 0.01), "p after three Adam steps")
 
 
 @check("optimizers.adamw.decoupled", "AdamW shrinks parameters by lr * weight_decay apart "
        "from the Adam step", "public")
-def test_adamw_decoupled(student):
-    assert_array(stepped(student, "AdamW([p], lr=0.01, weight_decay=0.5)"),
-                 adam_steps(START, GRADS, 0.01, weight_decay=0.5, decoupled=True),
-                 what="p after three AdamW steps")
+def test_adamw_decoupled(student, rng):
+    assert_stepped(student, rng, "AdamW([p], lr=0.01, weight_decay=0.5)",
+                   lambda p, grads: adam_steps(p, grads, 0.01, weight_decay=0.5, decoupled=True),
+                   "p after three AdamW steps")
 
 
 @check("optimizers.adam.memory", "Adam's state is two arrays (m and v) the size of the "
@@ -145,13 +162,23 @@ def enumerate_moments(grads, betas=(0.9, 0.999)):
 
 @check("optimizers.schedule.step_lr", "StepLR(step_size=3, gamma=0.5) halves the rate every "
        "3 steps", "public")
-def test_step_lr(student):
+def test_step_lr(student, rng):
     assert_array(learning_rates(student, "StepLR(opt, step_size=3, gamma=0.5)", 7),
                  [0.1 * 0.5 ** (k // 3) for k in range(8)], what="the learning rates")
+    size, gamma = int(rng.integers(2, 6)), round(float(rng.uniform(0.1, 0.9)), 3)
+    scheduler = f"StepLR(opt, step_size={size}, gamma={gamma})"
+    assert_array(learning_rates(student, scheduler, 3 * size),
+                 [0.1 * gamma ** (k // size) for k in range(3 * size + 1)],
+                 what=f"the learning rates of {scheduler}")
 
 
 @check("optimizers.schedule.cosine", "CosineAnnealingLR follows half a cosine to eta_min, "
        "then stays there", "public")
-def test_cosine(student):
+def test_cosine(student, rng):
     assert_array(learning_rates(student, "CosineAnnealingLR(opt, T_max=4, eta_min=0.01)", 6),
                  [cosine(0.1, 0.01, k, 4) for k in range(7)], what="the learning rates")
+    t_max, eta_min = int(rng.integers(3, 12)), round(float(rng.uniform(0.001, 0.05)), 4)
+    scheduler = f"CosineAnnealingLR(opt, T_max={t_max}, eta_min={eta_min})"
+    assert_array(learning_rates(student, scheduler, t_max + 2),
+                 [cosine(0.1, eta_min, k, t_max) for k in range(t_max + 3)],
+                 what=f"the learning rates of {scheduler}")

@@ -3,7 +3,7 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from harness.checkpoints.inputs import Cases, floats, results
+from harness.checkpoints.inputs import Cases, _sizes, floats, results
 from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.perf import Workload
 from harness.checkpoints.recorded import assert_recorded
@@ -13,81 +13,129 @@ IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "manual_seed")
 
 
-@check("layers.linear.no_bias", "Linear(3, 2, bias=False) has no bias and one parameter",
-       "hidden")
-def test_linear_no_bias(student):
-    x = np.array([[1.0, -2.0, 0.5]])
-    student.exec(f"{IMPORT}\nlayer = Linear(3, 2, bias=False)\nx = Tensor({x.tolist()})")
+def _no_bias(student, x, n_out):
+    student.exec(f"{IMPORT}\nlayer = Linear({x.shape[1]}, {n_out}, bias=False)\n"
+                 f"x = Tensor({x.tolist()})")
     assert_equal(student.eval("layer.bias is None"), True, what="layer.bias is None")
     assert_equal(student.eval("len(layer.parameters())"), 1, what="len(layer.parameters())")
-    assert_array(student.array("layer(x)"), x @ student.array("layer.weight"), what="layer(x)")
+    assert_array(student.array("layer(x)"), x.astype(np.float64) @ student.array("layer.weight"),
+                 what=f"layer(x) for Linear({x.shape[1]}, {n_out}, bias=False)")
+
+
+@check("layers.linear.no_bias", "Linear(3, 2, bias=False) has no bias and one parameter",
+       "hidden")
+def test_linear_no_bias(student, rng):
+    _no_bias(student, np.array([[1.0, -2.0, 0.5]]), 2)
+    n_in, n_out, batch = _sizes(rng, 3)
+    _no_bias(student, floats(rng, (batch, n_in)), n_out)
+
+
+def _batched(student, x, n_out, bias, setup):
+    student.exec(f"{IMPORT}\nlayer = Linear({x.shape[-1]}, {n_out})\n"
+                 f"layer.bias.data[...] = {bias}\nx = {setup}")
+    assert_array(student.array("layer(x)"),
+                 x.astype(np.float64) @ student.array("layer.weight") + bias, rtol=1e-5,
+                 what=f"layer(x) for x of shape {x.shape}")
 
 
 @check("layers.linear.batched", "Linear maps a (2, 5, 4) batch of sequences to (2, 5, 3)",
        "hidden")
-def test_linear_batched(student):
-    x = np.linspace(-1, 1, 40).reshape(2, 5, 4)
-    student.exec(f"{IMPORT}\nlayer = Linear(4, 3)\nlayer.bias.data[...] = 1.0\n"
-                 "x = Tensor(np.linspace(-1, 1, 40).reshape(2, 5, 4))")
-    assert_array(student.array("layer(x)"), x @ student.array("layer.weight") + 1.0,
-                 rtol=1e-5, what="layer(x) for x of shape (2, 5, 4)")
+def test_linear_batched(student, rng):
+    _batched(student, np.linspace(-1, 1, 40).reshape(2, 5, 4), 3, 1.0,
+             "Tensor(np.linspace(-1, 1, 40).reshape(2, 5, 4))")
+    batch, steps, n_in, n_out = _sizes(rng, 4)
+    x = floats(rng, (batch, steps, n_in))
+    _batched(student, x, n_out, round(float(rng.uniform(-2, 2)), 3), f"Tensor({literal(x)})")
 
 
 @check("layers.linear.bad_input", "Linear(4, 3) given 5 features raises ValueError", "hidden")
-def test_linear_bad_input(student):
+def test_linear_bad_input(student, rng):
     student.exec(f"{IMPORT}\nlayer = Linear(4, 3)\nlayer(Tensor(np.ones((2, 4))))")
     student.raises("layer(Tensor(np.ones((2, 5))))", "ValueError")
+    n_in, wrong, n_out, batch = _sizes(rng, 4)
+    student.exec(f"{IMPORT}\nlayer = Linear({n_in}, {n_out})\n"
+                 f"layer(Tensor({literal(floats(rng, (batch, n_in)))}))")
+    student.raises(f"layer(Tensor({literal(floats(rng, (batch, wrong)))}))", "ValueError")
+
+
+def _seeded(student, seeds, n_in, n_out):
+    """Linear layers made after manual_seed(first), again, manual_seed(second), and from two
+    generators seeded with the third."""
+    first, second, third = seeds
+    layer = f"Linear({n_in}, {n_out}"
+    student.exec(f"{IMPORT}\nmanual_seed({first})\na = {layer})\nmanual_seed({first})\n"
+                 f"b = {layer})\nmanual_seed({second})\nc = {layer})\n"
+                 f"d = {layer}, rng=np.random.default_rng({third}))\n"
+                 f"e = {layer}, rng=np.random.default_rng({third}))")
+    a, b, c = (student.array(f"{n}.weight") for n in "abc")
+    assert_array(b, a, rtol=0, atol=0, what=f"the weights after manual_seed({first}) again")
+    if np.array_equal(a, c):
+        raise AssertionError(f"manual_seed({second}) gave the same weights as "
+                             f"manual_seed({first})")
+    assert_array(student.array("e.weight"), student.array("d.weight"), rtol=0, atol=0,
+                 what=f"the weights drawn from np.random.default_rng({third}) again")
 
 
 @check("layers.init.seeded", "the same seed or rng gives the same weights; another seed "
        "gives others", "hidden")
-def test_init_seeded(student):
-    student.exec(f"{IMPORT}\nmanual_seed(5)\na = Linear(6, 4)\nmanual_seed(5)\nb = Linear(6, 4)\n"
-                 "manual_seed(6)\nc = Linear(6, 4)\n"
-                 "d = Linear(6, 4, rng=np.random.default_rng(9))\n"
-                 "e = Linear(6, 4, rng=np.random.default_rng(9))")
-    a, b, c = (student.array(f"{n}.weight") for n in "abc")
-    assert_array(b, a, rtol=0, atol=0, what="the weights after manual_seed(5) again")
-    if np.array_equal(a, c):
-        raise AssertionError("manual_seed(6) gave the same weights as manual_seed(5)")
-    assert_array(student.array("e.weight"), student.array("d.weight"), rtol=0, atol=0,
-                 what="the weights drawn from np.random.default_rng(9) again")
+def test_init_seeded(student, rng):
+    _seeded(student, (5, 6, 9), 6, 4)
+    _seeded(student, rng.choice(2**31, size=3, replace=False).tolist(), *_sizes(rng, 2))
 
 
-@check("layers.kaiming.gain", "kaiming_uniform(shape, fan_in, gain=1) stays inside "
-       "+-sqrt(3 / fan_in) and fills it", "hidden")
-def test_kaiming_gain(student):
-    student.exec(f"{IMPORT}\nw = kaiming_uniform((400, 50), 50, np.random.default_rng(0), "
-                 "gain=1.0)")
+def _kaiming_gain(student, rows, fan_in, seed):
+    student.exec(f"{IMPORT}\nw = kaiming_uniform(({rows}, {fan_in}), {fan_in}, "
+                 f"np.random.default_rng({seed}), gain=1.0)")
     w = student.array("w")
-    bound = np.sqrt(3 / 50)
-    assert_equal(list(w.shape), [400, 50], what="the shape")
+    bound = np.sqrt(3 / fan_in)
+    assert_equal(list(w.shape), [rows, fan_in], what="the shape")
     if np.abs(w).max() > bound * 1.0001 or np.abs(w).max() < bound * 0.98:
         raise AssertionError(f"the largest |weight| is {np.abs(w).max():.4f}; uniform in "
-                             f"+-sqrt(3 / 50) reaches close to {bound:.4f}")
+                             f"+-sqrt(3 / {fan_in}) reaches close to {bound:.4f}")
     if abs(w.mean()) > 0.01:
         raise AssertionError(f"the weights have mean {w.mean():.4f}, expected about 0")
 
 
-@check("layers.dropout.rate", "Dropout(0.2) drops about 20% and scales the rest by 1.25",
-       "hidden")
-def test_dropout_rate(student):
-    student.exec(f"{IMPORT}\ny = Dropout(0.2, rng=np.random.default_rng(3))"
-                 "(Tensor(np.full((200, 100), 3.0)))")
+@check("layers.kaiming.gain", "kaiming_uniform(shape, fan_in, gain=1) stays inside "
+       "+-sqrt(3 / fan_in) and fills it", "hidden")
+def test_kaiming_gain(student, rng):
+    _kaiming_gain(student, 400, 50, 0)
+    _kaiming_gain(student, int(rng.integers(400, 600)), int(rng.integers(30, 100)),
+                  int(rng.integers(1, 2**31)))
+
+
+def _dropout_rate(student, seed, value):
+    student.exec(f"{IMPORT}\ny = Dropout(0.2, rng=np.random.default_rng({seed}))"
+                 f"(Tensor(np.full((200, 100), {value})))")
     y = student.array("y")
     dropped = float(np.mean(y == 0))
     if not 0.18 < dropped < 0.22:
         raise AssertionError(f"{dropped:.1%} of the inputs were dropped, expected about 20%")
-    assert_array(np.unique(y[y != 0]), [3.75], what="the kept values (3 / (1 - 0.2))")
+    assert_array(np.unique(y[y != 0]), [value / 0.8],
+                 what=f"the kept values ({value} / (1 - 0.2))")
+
+
+@check("layers.dropout.rate", "Dropout(0.2) drops about 20% and scales the rest by 1.25",
+       "hidden")
+def test_dropout_rate(student, rng):
+    _dropout_rate(student, 3, 3.0)
+    _dropout_rate(student, int(rng.integers(4, 2**31)), round(float(rng.uniform(0.5, 5)), 2))
+
+
+def _parameters_once(student, n, n_out):
+    student.exec(f"{IMPORT}\nshared = Linear({n}, {n})\nmodel = Sequential(shared, shared, "
+                 f"Linear({n}, {n_out}))")
+    assert_equal(student.eval("sorted(list(p.shape) for p in model.parameters())"),
+                 sorted([[n_out], [n], [n, n_out], [n, n]]),
+                 what=f"the sorted shapes of model.parameters() (Linear({n}, {n}) used twice, "
+                      f"then Linear({n}, {n_out}))")
 
 
 @check("layers.module.parameters_once", "a layer used twice in a model has its parameters "
        "listed once", "hidden")
-def test_parameters_once(student):
-    student.exec(f"{IMPORT}\nshared = Linear(3, 3)\nmodel = Sequential(shared, shared, "
-                 "Linear(3, 1))")
-    assert_equal(student.eval("sorted(list(p.shape) for p in model.parameters())"),
-                 [[1], [3], [3, 1], [3, 3]], what="the sorted shapes of model.parameters()")
+def test_parameters_once(student, rng):
+    _parameters_once(student, 3, 1)
+    _parameters_once(student, *_sizes(rng, 2))
 
 
 @check("layers.linear.vectorised", "a Linear forward on a batch is about as fast as the "

@@ -3,8 +3,9 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, check
-from harness.checkpoints.inputs import Cases, extreme_rows, fixed, floats
-from harness.checkpoints.public.test_05_losses import IMPORT, cross_entropy_cases
+from harness.checkpoints.inputs import Cases, _sizes, extreme_rows, fixed, floats
+from harness.checkpoints.public.test_05_losses import (IMPORT, binary_cross_entropy,
+                                                      cross_entropy_cases)
 from harness.checkpoints.recorded import assert_recorded
 
 LOGITS = np.array([[1.0, -0.5, 2.0], [0.0, 0.3, -1.2]])
@@ -12,7 +13,7 @@ LOGITS = np.array([[1.0, -0.5, 2.0], [0.0, 0.3, -1.2]])
 
 @check("losses.cross_entropy.label_smoothing", "CrossEntropyLoss(label_smoothing=0.1) spreads "
        "0.1 of the target evenly over the classes", "hidden")
-def test_label_smoothing(student):
+def test_label_smoothing(student, rng):
     z = LOGITS - LOGITS.max(axis=1, keepdims=True)
     log_probs = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     target = np.full_like(log_probs, 0.1 / 3)
@@ -20,44 +21,75 @@ def test_label_smoothing(student):
     student.exec(f"{IMPORT}\nlogits = Tensor({LOGITS.tolist()})")
     assert_array(student.array("CrossEntropyLoss(label_smoothing=0.1)(logits, [2, 0])"),
                  -(target * log_probs).sum() / 2, what="the smoothed loss")
+    logits = floats(rng, tuple(_sizes(rng, 2)), scale=2.0)
+    cross_entropy_cases(rng, [(logits, 0.1)]).check(student)
 
 
-@check("losses.cross_entropy.label_forms", "class ids may be a list, an int array or a "
-       "float Tensor", "hidden")
-def test_label_forms(student):
-    student.exec(f"{IMPORT}\nlogits = Tensor({LOGITS.tolist()})\nloss = CrossEntropyLoss()")
-    reference = student.array("loss(logits, [1, 2])")
-    for form in ("np.array([1, 2])", "Tensor([1.0, 2.0])", "np.array([[1], [2]])"):
+def _label_forms(student, logits, labels):
+    student.exec(f"{IMPORT}\nlogits = Tensor({logits.tolist()})\nloss = CrossEntropyLoss()")
+    reference = student.array(f"loss(logits, {labels})")
+    for form in (f"np.array({labels})", f"Tensor({[float(n) for n in labels]})",
+                 f"np.array({[[n] for n in labels]})"):
         assert_array(student.array(f"loss(logits, {form})"), reference,
                      what=f"the loss with labels {form}")
 
 
+@check("losses.cross_entropy.label_forms", "class ids may be a list, an int array or a "
+       "float Tensor", "hidden")
+def test_label_forms(student, rng):
+    _label_forms(student, LOGITS, [1, 2])
+    logits = floats(rng, tuple(_sizes(rng, 2)), scale=2.0)
+    _label_forms(student, logits, rng.integers(logits.shape[1], size=len(logits)).tolist())
+
+
+def _extremes(student, rows, classes, labels, width, confident):
+    """Zero logits give log(classes); ``width`` logits, 50 at the label and 0 elsewhere, give
+    about 0."""
+    student.exec(f"{IMPORT}\nloss = CrossEntropyLoss()")
+    assert_array(student.array(f"loss(Tensor(np.zeros(({rows}, {classes}))), {labels})"),
+                 np.log(classes), what=f"the loss of all-zero logits over {classes} classes")
+    logits = np.zeros(width)
+    logits[confident] = 50.0
+    assert_array(student.array(f"loss(Tensor([{logits.tolist()}]), [{confident}])"), 0.0,
+                 atol=1e-6, what=f"the loss of logits {logits.tolist()} with label {confident}")
+
+
 @check("losses.cross_entropy.extremes", "uniform logits give log(classes); a confident right "
        "answer gives about 0", "hidden")
-def test_cross_entropy_extremes(student):
-    student.exec(f"{IMPORT}\nloss = CrossEntropyLoss()")
-    assert_array(student.array("loss(Tensor(np.zeros((3, 10))), [0, 5, 9])"), np.log(10),
-                 what="the loss of all-zero logits over 10 classes")
-    assert_array(student.array("loss(Tensor([[0.0, 50.0, 0.0]]), [1])"), 0.0, atol=1e-6,
-                 what="the loss of logits [0, 50, 0] with label 1")
+def test_cross_entropy_extremes(student, rng):
+    _extremes(student, 3, 10, [0, 5, 9], 3, 1)
+    rows, classes = _sizes(rng, 2, low=2, high=30)
+    _extremes(student, rows, classes, rng.integers(classes, size=rows).tolist(), classes,
+              int(rng.integers(classes)))
+
+
+def _bad_labels(student, logits, good, bad):
+    student.exec(f"{IMPORT}\nlogits = Tensor({logits.tolist()})\nloss = CrossEntropyLoss()\n"
+                 f"loss(logits, {good})")
+    for labels in bad:
+        student.raises(f"loss(logits, {labels})", "ValueError")
 
 
 @check("losses.cross_entropy.bad_labels", "a class id outside [0, classes) or 1-D logits raise "
        "ValueError", "hidden")
-def test_cross_entropy_bad_labels(student):
-    student.exec(f"{IMPORT}\nlogits = Tensor({LOGITS.tolist()})\nloss = CrossEntropyLoss()\n"
-                 "loss(logits, [0, 2])")
-    student.raises("loss(logits, [0, 3])", "ValueError")
-    student.raises("loss(logits, [-1, 0])", "ValueError")
+def test_cross_entropy_bad_labels(student, rng):
+    _bad_labels(student, LOGITS, [0, 2], ["[0, 3]", "[-1, 0]"])
     student.raises("loss(Tensor([1.0, 2.0, 3.0]), [0])", "ValueError")
+    rows, classes = _sizes(rng, 2)
+    good = rng.integers(classes, size=rows)
+    high, low = good.copy(), good.copy()
+    high[rng.integers(rows)] = classes + rng.integers(3)
+    low[rng.integers(rows)] = -1 - rng.integers(3)
+    _bad_labels(student, floats(rng, (rows, classes)), good.tolist(),
+                [high.tolist(), low.tolist()])
+    student.raises(f"loss(Tensor({floats(rng, classes).tolist()}), [0])", "ValueError")
 
 
-@check("losses.bce.clipped", "BinaryCrossEntropyLoss of probabilities exactly 0 and 1 stays "
-       "finite", "hidden")
-def test_bce_clipped(student):
+def _bce_certain(student, p):
+    """BinaryCrossEntropyLoss of probabilities 0 and 1 against themselves and their flip."""
     student.exec(f"{IMPORT}\nloss = BinaryCrossEntropyLoss()\n"
-                 "right = loss(Tensor([1.0, 0.0]), Tensor([1.0, 0.0]))\n"
-                 "wrong = loss(Tensor([0.0, 1.0]), Tensor([1.0, 0.0]))")
+                 f"right = loss(Tensor({p.tolist()}), Tensor({p.tolist()}))\n"
+                 f"wrong = loss(Tensor({(1 - p).tolist()}), Tensor({p.tolist()}))")
     right, wrong = student.array("right"), student.array("wrong")
     if not (np.isfinite(right) and 0 <= right < 1e-3):
         raise AssertionError(f"certain, correct predictions gave loss {right}, expected about 0")
@@ -66,12 +98,24 @@ def test_bce_clipped(student):
                              "finite number (clip p away from 0 and 1)")
 
 
+@check("losses.bce.clipped", "BinaryCrossEntropyLoss of probabilities exactly 0 and 1 stays "
+       "finite", "hidden")
+def test_bce_clipped(student, rng):
+    _bce_certain(student, np.array([1.0, 0.0]))
+    _bce_certain(student, rng.integers(2, size=tuple(_sizes(rng, 2))).astype(np.float64))
+
+
 @check("losses.mse.float64", "MSELoss keeps float64 predictions in float64", "hidden")
-def test_mse_float64(student):
+def test_mse_float64(student, rng):
     p = np.array([1.0, 2.0, 3.0]) / 3
     student.exec(f"{IMPORT}\np = Tensor(np.array([1.0, 2.0, 3.0]) / 3, dtype=np.float64)")
     assert_array(student.array("MSELoss()(p, np.zeros(3))"), np.mean(p ** 2), dtype=np.float64,
                  rtol=1e-12, what="MSELoss()(p, zeros) for float64 p")
+    cases = Cases(IMPORT)
+    p = floats(rng, tuple(_sizes(rng, 2)), dtype=np.float64)
+    cases.expect(f"MSELoss()({cases.tensor(p)}, np.zeros({p.shape}))", np.mean(p ** 2),
+                 f"MSELoss()(p, zeros) for float64 p of shape {p.shape}")
+    cases.check(student, dtype=np.float64, rtol=1e-12)
 
 
 @check("losses.cross_entropy.stable_rows", "CrossEntropyLoss stays right when rows of logits "
@@ -85,8 +129,7 @@ def test_cross_entropy_stable_rows(student, rng):
 
 def bce(p, y, eps=1e-7):
     """Mean binary cross-entropy of float32 ``p`` clipped (in float32) into [eps, 1 - eps]."""
-    p = np.clip(p, eps, 1 - eps).astype(np.float64)
-    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return binary_cross_entropy(np.clip(p, eps, 1 - eps).astype(np.float64), y)
 
 
 @check("losses.shapes.mse_bce", "MSELoss and BinaryCrossEntropyLoss average over every element "

@@ -7,61 +7,83 @@ from harness.checkpoints.inputs import floats, results
 from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.perf import Workload
 from harness.checkpoints.public.test_06_optimizers import (GRADS, IMPORT, START, adam_steps,
-                                                          cosine, learning_rates, sgd_steps,
-                                                          stepped)
+                                                          assert_stepped, cosine, job_steps,
+                                                          learning_rates, sgd_steps, stepped)
 
 
 @check("optimizers.sgd.nesterov", "SGD(momentum=0.9, nesterov=True) steps along g + 0.9 v",
        "hidden")
-def test_sgd_nesterov(student):
-    assert_array(stepped(student, "SGD([p], lr=0.1, momentum=0.9, nesterov=True)"),
-                 sgd_steps(START, GRADS, 0.1, momentum=0.9, nesterov=True),
-                 what="p after three Nesterov steps")
+def test_sgd_nesterov(student, rng):
+    assert_stepped(student, rng, "SGD([p], lr=0.1, momentum=0.9, nesterov=True)",
+                   lambda p, grads: sgd_steps(p, grads, 0.1, momentum=0.9, nesterov=True),
+                   "p after three Nesterov steps")
 
 
 @check("optimizers.sgd.weight_decay", "SGD(weight_decay=0.1) adds 0.1 * p to the gradient",
        "hidden")
-def test_sgd_weight_decay(student):
-    assert_array(stepped(student, "SGD([p], lr=0.1, momentum=0.5, weight_decay=0.1)"),
-                 sgd_steps(START, GRADS, 0.1, momentum=0.5, weight_decay=0.1),
-                 what="p after three steps with weight decay")
+def test_sgd_weight_decay(student, rng):
+    assert_stepped(student, rng, "SGD([p], lr=0.1, momentum=0.5, weight_decay=0.1)",
+                   lambda p, grads: sgd_steps(p, grads, 0.1, momentum=0.5, weight_decay=0.1),
+                   "p after three steps with weight decay")
 
 
 @check("optimizers.adam.first_step", "Adam's first step moves each parameter by about lr, "
        "whatever the gradient's scale", "hidden")
-def test_adam_first_step(student):
-    tiny = [GRADS[0] * 1e-3]
-    assert_array(stepped(student, "Adam([p], lr=0.01)", tiny), adam_steps(START, tiny, 0.01),
-                 what="p after one Adam step with gradients of about 1e-4")
+def test_adam_first_step(student, rng):
+    start, grads = job_steps(rng, 1)
+    scale = 10.0 ** -rng.uniform(2, 5)
+    for begin, tiny, what in ((START, [GRADS[0] * 1e-3], "about 1e-4"),
+                              (start, [grads[0] * scale], f"about {scale:.0e}")):
+        assert_array(stepped(student, "Adam([p], lr=0.01)", tiny, begin),
+                     adam_steps(begin, tiny, 0.01),
+                     what=f"p after one Adam step with gradients of {what}")
 
 
 @check("optimizers.adam.weight_decay", "Adam(weight_decay=0.1) adds 0.1 * p to the gradient "
        "(L2)", "hidden")
-def test_adam_weight_decay(student):
-    assert_array(stepped(student, "Adam([p], lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)"),
-                 adam_steps(START, GRADS, 0.01, betas=(0.8, 0.99), weight_decay=0.1),
-                 what="p after three Adam steps with weight decay")
+def test_adam_weight_decay(student, rng):
+    assert_stepped(student, rng, "Adam([p], lr=0.01, betas=(0.8, 0.99), weight_decay=0.1)",
+                   lambda p, grads: adam_steps(p, grads, 0.01, betas=(0.8, 0.99),
+                                               weight_decay=0.1),
+                   "p after three Adam steps with weight decay")
+
+
+def _skips(student, a, b, grad):
+    """One Adam step on [a, b] where only ``a`` has a gradient."""
+    student.exec(f"{IMPORT}\na = Tensor({a.tolist()}, requires_grad=True)\n"
+                 f"b = Tensor({b.tolist()}, requires_grad=True)\nopt = Adam([a, b], lr=0.1)\n"
+                 f"a.grad = np.array({grad.tolist()}, dtype=np.float32)\nopt.step()")
+    assert_array(student.array("a"), adam_steps(a, [grad], 0.1), what="a (it had a gradient)")
+    assert_array(student.array("b"), b, what="b (its grad was None)")
 
 
 @check("optimizers.step.skips_missing_grad", "step() updates parameters that have a gradient "
        "and leaves the others alone", "hidden")
-def test_skips_missing_grad(student):
-    student.exec(f"{IMPORT}\na = Tensor([1.0, 2.0], requires_grad=True)\n"
-                 "b = Tensor([3.0, 4.0], requires_grad=True)\nopt = Adam([a, b], lr=0.1)\n"
-                 "a.grad = np.array([1.0, -1.0], dtype=np.float32)\nopt.step()")
-    assert_array(student.array("a"), adam_steps(np.array([1.0, 2.0]), [np.array([1.0, -1.0])],
-                                                0.1), what="a (it had a gradient)")
-    assert_array(student.array("b"), [3.0, 4.0], what="b (its grad was None)")
+def test_skips_missing_grad(student, rng):
+    _skips(student, np.array([1.0, 2.0]), np.array([3.0, 4.0]), np.array([1.0, -1.0]))
+    start, (b, grad) = job_steps(rng, 2)
+    _skips(student, start, b, grad)
+
+
+def _warmup_rates(student, linear, warmup, total):
+    """LinearWarmup(linear) and WarmupCosine(warmup, total) over ``total`` steps."""
+    assert_array(learning_rates(student, f"LinearWarmup(opt, warmup_steps={linear})", total),
+                 [0.1 * min(k + 1, linear) / linear for k in range(total + 1)],
+                 what=f"LinearWarmup's rates (warmup_steps={linear})")
+    expected = [0.1 * (k + 1) / warmup if k < warmup else cosine(0.1, 0.0, k - warmup,
+                                                                    total - warmup)
+                for k in range(total + 1)]
+    schedule = f"WarmupCosine(opt, warmup_steps={warmup}, total_steps={total})"
+    assert_array(learning_rates(student, schedule, total), expected,
+                 what=f"WarmupCosine's rates (warmup_steps={warmup}, total_steps={total})")
 
 
 @check("optimizers.schedule.warmup", "LinearWarmup ramps up to the base rate; WarmupCosine "
        "then decays it", "hidden")
-def test_warmup(student):
-    assert_array(learning_rates(student, "LinearWarmup(opt, warmup_steps=4)", 6),
-                 [0.1 * min(k + 1, 4) / 4 for k in range(7)], what="LinearWarmup's rates")
-    expected = [0.1 * (k + 1) / 2 if k < 2 else cosine(0.1, 0.0, k - 2, 4) for k in range(7)]
-    assert_array(learning_rates(student, "WarmupCosine(opt, warmup_steps=2, total_steps=6)", 6),
-                 expected, what="WarmupCosine's rates")
+def test_warmup(student, rng):
+    _warmup_rates(student, 4, 2, 6)
+    linear, warmup = (int(n) for n in rng.integers(2, 7, size=2))
+    _warmup_rates(student, linear, warmup, warmup + int(rng.integers(2, 9)))
 
 
 @check("optimizers.adam.vectorised", "an Adam step on a million parameters is about as fast "
@@ -79,11 +101,22 @@ def test_adam_vectorised(student, reference, rng):
 
 @check("optimizers.settings.rejected", "a negative lr, beta 1.0, Nesterov without momentum or "
        "no parameters raise ValueError", "hidden")
-def test_settings_rejected(student):
+def test_settings_rejected(student, rng):
     stepped(student, "SGD([p], lr=0.1)", GRADS[:1])
     for bad in ("SGD([p], lr=-0.1)", "Adam([p], betas=(1.0, 0.999))",
                 "SGD([p], lr=0.1, nesterov=True)", "Adam([], lr=0.1)"):
         student.raises(bad, "ValueError")
+    start, grads = job_steps(rng, 1)
+    stepped(student, "SGD([p], lr=0.1)", grads, start)
+    beta2 = round(float(rng.uniform(0.9, 0.9999)), 4)
+    for bad in (f"SGD([p], lr={-_rate(rng)})", f"Adam([p], betas=(1.0, {beta2}))",
+                f"SGD([p], lr={_rate(rng)}, nesterov=True)", f"Adam([], lr={_rate(rng)})"):
+        student.raises(bad, "ValueError")
+
+
+def _rate(rng):
+    """A learning rate of this job."""
+    return round(float(rng.uniform(0.001, 1.0)), 4)
 
 
 LOOP_SHAPES = [(3, 4), (4,), (2, 1, 3)]
