@@ -18,6 +18,7 @@ IMPORT = ("import os, json, tempfile\n"
           "from tinytorch.perf.mlops import (save_state, read_state, load_state, state_hash, "
           "StateFileError, ModelRegistry, population_stability_index, ks_statistic, DriftMonitor)")
 NET = "Sequential(Linear(3, 4), ReLU(), Linear(4, 2))"
+ARRAYS = ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]   # NET's
 REWRITE = ("arrays = dict(np.load(base + '.npz', allow_pickle=False))\n{edit}\n"
            "np.savez(base + '.npz', **arrays)")
 
@@ -77,7 +78,7 @@ def test_state_round_trip(student, rng):
         assert_equal(student.eval("sorted(os.listdir(folder))"), ["ckpt.json", "ckpt.npz"],
                      what="the files save_state(model, folder/ckpt) wrote")
         assert_equal(student.eval("sorted(np.load(base + '.npz', allow_pickle=False).files)"),
-                     ["layers.0.bias", "layers.0.weight", "layers.2.bias", "layers.2.weight"],
+                     sorted(ARRAYS),
                      what="the arrays in ckpt.npz")
         student.exec("load_state(fresh, base)")
         for got, expected in zip(fresh_weights(student), weights.values()):
@@ -88,9 +89,8 @@ def test_state_round_trip(student, rng):
 @check("mlops.state.tampered_refused", "load_state refuses a state file whose arrays were changed "
        "after saving (hash mismatch)", "public")
 def test_state_tampered_refused(student, rng):
-    name = str(rng.choice(["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]))
-    change = float(rng.uniform(0.01, 1))
-    for seed, name, change in ((33, "layers.0.bias", 0.5), (rng, name, change)):
+    drawn = ARRAYS[rng.integers(len(ARRAYS))], float(rng.uniform(0.01, 1))
+    for seed, (name, change) in ((33, ("layers.0.bias", 0.5)), (rng, drawn)):
         saved_net(student, seed)
         refuses_rewrite(student, f"arrays[{name!r}] = arrays[{name!r}] + {change!r}")
 
@@ -105,11 +105,11 @@ def refuses_rewrite(student, edit, call="load_state(fresh, base)"):
        "value, shape, dtype or name", "public")
 def test_state_hash_sensitive(student, rng):
     rows, cols = _sizes(rng, 2)   # distinct: the reshaped array has another shape
-    w, b = floats(rng, (rows, cols), dtype=np.float64), floats(rng, cols, dtype=np.float64)
-    changed = b.copy()
+    weight, bias = floats(rng, (rows, cols), dtype=np.float64), floats(rng, cols, dtype=np.float64)
+    changed = bias.copy()
     changed[rng.integers(cols)] += 0.5
     fixed_state = "np.arange(6.0).reshape(2, 3)", "np.ones(3)", "np.array([1.0, 1.0, 1.5])"
-    for w, b, changed in (fixed_state, (literal(w), literal(b), literal(changed))):
+    for w, b, changed in (fixed_state, (literal(weight), literal(bias), literal(changed))):
         student.exec(f"{IMPORT}\nw = {w}\nbase = {{'w': w, 'b': {b}}}\n"
                      f"variants = [{{'b': {b}, 'w': w.copy()}},\n"
                      f"    {{'w': w.reshape(w.shape[::-1]), 'b': {b}}},\n"

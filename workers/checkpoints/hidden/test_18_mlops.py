@@ -10,10 +10,9 @@ import numpy as np
 from harness.checkpoints import assert_array, assert_equal, check
 from harness.checkpoints.inputs import _sizes, floats
 from harness.checkpoints.public.test_13_attention import literal
-from harness.checkpoints.public.test_18_mlops import (IMPORT, REWRITE, fresh_weights, ks, psi,
-                                                      random_net, refuses_rewrite, saved_net)
-
-ARRAYS = ["layers.0.weight", "layers.0.bias", "layers.2.weight", "layers.2.bias"]
+from harness.checkpoints.public.test_18_mlops import (ARRAYS, IMPORT, REWRITE, fresh_weights,
+                                                      ks, psi, random_net, refuses_rewrite,
+                                                      saved_net)
 
 
 def assert_refused_and_unchanged(student, change, call="load_state(fresh, base)"):
