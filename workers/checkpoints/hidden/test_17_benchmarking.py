@@ -37,10 +37,9 @@ def test_profiler_mlp(student, rng):
 @check("benchmarking.profiler.conv", "Profiler counts a Conv2d and the Linear after it like the "
        "hand formulas", "hidden")
 def test_profiler_conv(student, rng):
-    n, c, f, outputs = _sizes(rng, 4, low=1, high=6)
-    kernel, padding, size = int(rng.integers(1, 4)), int(rng.integers(0, 2)), _sizes(rng, 2, 4)
-    for n, c, f, kernel, padding, (h, w), outputs in ((2, 3, 4, 3, 1, (6, 6), 10),
-                                                      (n, c, f, kernel, padding, size, outputs)):
+    drawn = (*_sizes(rng, 3, low=1, high=6), int(rng.integers(1, 4)), int(rng.integers(0, 2)),
+             _sizes(rng, 2, low=4), int(rng.integers(1, 12)))
+    for n, c, f, kernel, padding, (h, w), outputs in ((2, 3, 4, 3, 1, (6, 6), 10), drawn):
         oh, ow = h + 2 * padding - kernel + 1, w + 2 * padding - kernel + 1
         conv = f"Conv2d({c}, {f}, {kernel}, padding={padding})"
         flops, params, _ = profile(student, f"Sequential({conv}, Flatten(), "
@@ -56,8 +55,7 @@ def test_profiler_conv(student, rng):
 @check("benchmarking.profiler.attention", "Profiler counts MultiHeadAttention as four Linear "
        "projections plus the two attention matmuls", "hidden")
 def test_profiler_attention(student, rng):
-    batch, heads, steps, head_dim = _sizes(rng, 4, low=1, high=6)
-    for batch, heads, steps, head_dim in ((2, 2, 5, 8), (batch, heads, steps, head_dim)):
+    for batch, heads, steps, head_dim in ((2, 2, 5, 8), _sizes(rng, 4, low=1, high=6)):
         width = heads * head_dim
         flops, _, layers = profile(student, f"MultiHeadAttention({width}, {heads})",
                                    (batch, steps, width))
