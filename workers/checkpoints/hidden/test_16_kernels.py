@@ -4,6 +4,7 @@ and the shapes the public checks do not try."""
 import numpy as np
 
 from harness.checkpoints import assert_array, check, ratio_to_reference
+from harness.checkpoints.inputs import _sizes, floats
 from harness.checkpoints.inputs_more import extreme_rows
 from harness.checkpoints.perf import peak_ratio_to_reference, Workload
 from harness.checkpoints.public.test_13_attention import literal
@@ -81,24 +82,30 @@ def test_softmax_fused_memory(student, reference, rng):
 
 @check("kernels.conv2d.plain", "all three conv2d kernels handle stride 1, no padding, no bias "
        "and a (2, 3) kernel", "hidden")
-def test_conv2d_plain(student):
-    rng = np.random.default_rng(30)
-    x, w = rng.normal(size=(1, 2, 5, 6)), rng.normal(size=(3, 2, 2, 3))
+def test_conv2d_plain(student, rng):
+    fixed = np.random.default_rng(30)
+    n, c, f = _sizes(rng, 3, low=1, high=3)
+    height, width = _sizes(rng, 2, low=3, high=6)
     student.exec(IMPORT)
-    for name in ("conv2d_loops", "conv2d_im2col", "conv2d_strided"):
-        assert_array(student.array(f"kernels.{name}({literal(x)}, {literal(w)})"), conv2d(x, w),
-                     rtol=1e-10, atol=1e-10, what=f"kernels.{name}(x (1, 2, 5, 6), w (3, 2, 2, 3))")
+    for x, w in ((fixed.normal(size=(1, 2, 5, 6)), fixed.normal(size=(3, 2, 2, 3))),
+                 (floats(rng, (n, c, height, width), dtype=np.float64),
+                  floats(rng, (f, c, 2, 3), dtype=np.float64))):
+        for name in ("conv2d_loops", "conv2d_im2col", "conv2d_strided"):
+            assert_array(student.array(f"kernels.{name}({literal(x)}, {literal(w)})"),
+                         conv2d(x, w), rtol=1e-10, atol=1e-10,
+                         what=f"kernels.{name}(x {x.shape}, w {w.shape})")
 
 
 @check("kernels.softmax.rows_3d", "the three softmax kernels work along the last axis of a 3-D "
        "float32 array", "hidden")
-def test_softmax_rows_3d(student):
-    x = np.random.default_rng(31).normal(0, 20, (2, 3, 7)).astype(np.float32)
+def test_softmax_rows_3d(student, rng):
     student.exec(IMPORT)
-    for name in ("softmax_loops", "softmax_unfused", "softmax_fused"):
-        assert_array(student.array(f"kernels.{name}({literal(x)})"),
-                     softmax(x.astype(np.float64)), dtype=np.float32, rtol=1e-4, atol=1e-6,
-                     what=f"kernels.{name}(x) for x of shape (2, 3, 7)")
+    for x in (np.random.default_rng(31).normal(0, 20, (2, 3, 7)).astype(np.float32),
+              floats(rng, tuple(_sizes(rng, 3)), scale=20)):
+        for name in ("softmax_loops", "softmax_unfused", "softmax_fused"):
+            assert_array(student.array(f"kernels.{name}({literal(x)})"),
+                         softmax(x.astype(np.float64)), dtype=np.float32, rtol=1e-4, atol=1e-6,
+                         what=f"kernels.{name}(x) for x of shape {x.shape}")
 
 
 def matmul_cases(rng):

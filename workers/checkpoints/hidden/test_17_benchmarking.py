@@ -1,11 +1,13 @@
 """Module 17 - Benchmarking: hidden checks (graders only): the Profiler's counts on real
-models against the hand formulas, the bootstrap interval and real timings."""
+models against the hand formulas, the bootstrap interval and real timings; each on fixed
+sizes and on sizes drawn for the job."""
 
 import math
 
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import _sizes
 from harness.checkpoints.public.test_17_benchmarking import (IMPORT, attention_flops,
                                                               conv2d_flops, linear_flops)
 
@@ -20,61 +22,83 @@ def profile(student, model, input_shape):
 
 @check("benchmarking.profiler.mlp", "Profiler counts the FLOPs and parameters of a two-layer MLP "
        "like the hand formulas", "hidden")
-def test_profiler_mlp(student):
-    flops, params, layers = profile(student, "Sequential(Linear(8, 16), ReLU(), Linear(16, 4))",
-                                    (5, 8))
-    expected = [["Linear", linear_flops(5, 8, 16, True)], ["Linear", linear_flops(5, 16, 4, True)]]
-    assert_equal(layers, expected, what="[kind, FLOPs] of each layer for a (5, 8) input")
-    assert_equal(flops, sum(f for _, f in expected), what="the total FLOPs")
-    assert_equal(params, 8 * 16 + 16 + 16 * 4 + 4, what="the parameters")
+def test_profiler_mlp(student, rng):
+    for rows, a, b, c in ((5, 8, 16, 4), _sizes(rng, 4, low=1, high=30)):
+        model = f"Sequential(Linear({a}, {b}), ReLU(), Linear({b}, {c}))"
+        flops, params, layers = profile(student, model, (rows, a))
+        expected = [["Linear", linear_flops(rows, a, b, True)],
+                    ["Linear", linear_flops(rows, b, c, True)]]
+        assert_equal(layers, expected, what=f"[kind, FLOPs] of each layer of {model} for a "
+                     f"({rows}, {a}) input")
+        assert_equal(flops, sum(f for _, f in expected), what=f"the total FLOPs of {model}")
+        assert_equal(params, a * b + b + b * c + c, what=f"the parameters of {model}")
 
 
 @check("benchmarking.profiler.conv", "Profiler counts a Conv2d and the Linear after it like the "
        "hand formulas", "hidden")
-def test_profiler_conv(student):
-    flops, params, _ = profile(student, "Sequential(Conv2d(3, 4, 3, padding=1), Flatten(), "
-                               "Linear(144, 10))", (2, 3, 6, 6))
-    expected = conv2d_flops((2, 4, 6, 6), (4, 3, 3, 3), True) + linear_flops(2, 144, 10, True)
-    assert_equal(flops, expected, what="the FLOPs of Conv2d(3, 4, 3, padding=1) -> Linear(144, 10)"
-                 " on a (2, 3, 6, 6) input")
-    assert_equal(params, 4 * 27 + 4 + 144 * 10 + 10, what="the parameters")
+def test_profiler_conv(student, rng):
+    drawn = (*_sizes(rng, 3, low=1, high=6), int(rng.integers(1, 4)), int(rng.integers(0, 2)),
+             _sizes(rng, 2, low=4), int(rng.integers(1, 12)))
+    for n, c, f, kernel, padding, (h, w), outputs in ((2, 3, 4, 3, 1, (6, 6), 10), drawn):
+        oh, ow = h + 2 * padding - kernel + 1, w + 2 * padding - kernel + 1
+        conv = f"Conv2d({c}, {f}, {kernel}, padding={padding})"
+        flops, params, _ = profile(student, f"Sequential({conv}, Flatten(), "
+                                   f"Linear({f * oh * ow}, {outputs}))", (n, c, h, w))
+        expected = (conv2d_flops((n, f, oh, ow), (f, c, kernel, kernel), True)
+                    + linear_flops(n, f * oh * ow, outputs, True))
+        what = f"{conv} -> Linear({f * oh * ow}, {outputs}) on a {(n, c, h, w)} input"
+        assert_equal(flops, expected, what=f"the FLOPs of {what}")
+        assert_equal(params, f * c * kernel**2 + f + f * oh * ow * outputs + outputs,
+                     what=f"the parameters of {what}")
 
 
 @check("benchmarking.profiler.attention", "Profiler counts MultiHeadAttention as four Linear "
        "projections plus the two attention matmuls", "hidden")
-def test_profiler_attention(student):
-    flops, _, layers = profile(student, "MultiHeadAttention(16, 2)", (2, 5, 16))
-    expected = 4 * linear_flops(10, 16, 16, True) + attention_flops(2, 2, 5, 5, 8)
-    assert_equal(flops, expected, what="the FLOPs of MultiHeadAttention(16, 2) on (2, 5, 16)")
-    assert_equal(sorted(kind for kind, _ in layers), ["Linear"] * 4 + ["attention"],
-                 what="the kinds of the counted layers")
+def test_profiler_attention(student, rng):
+    for batch, heads, steps, head_dim in ((2, 2, 5, 8), _sizes(rng, 4, low=1, high=6)):
+        width = heads * head_dim
+        flops, _, layers = profile(student, f"MultiHeadAttention({width}, {heads})",
+                                   (batch, steps, width))
+        expected = (4 * linear_flops(batch * steps, width, width, True)
+                    + attention_flops(batch, heads, steps, steps, head_dim))
+        assert_equal(flops, expected, what=f"the FLOPs of MultiHeadAttention({width}, {heads}) "
+                     f"on {(batch, steps, width)}")
+        assert_equal(sorted(kind for kind, _ in layers), ["Linear"] * 4 + ["attention"],
+                     what="the kinds of the counted layers")
 
 
 @check("benchmarking.summarize.bootstrap", "the bootstrap interval widens with the confidence "
        "and with the spread of the timings", "hidden")
-def test_summarize_bootstrap(student):
-    rng = np.random.default_rng(32)
-    tight, loose = 1 + 0.01 * rng.random(30), 1 + 0.5 * rng.random(30)
+def test_summarize_bootstrap(student, rng):
     student.exec(f"{IMPORT}\ndef width(times, confidence):\n"
                  "    r = summarize_times(times, confidence=confidence)\n"
                  "    return float(r.ci_high - r.ci_low)")
-    widths = {label: student.eval(f"width({times.tolist()!r}, {conf})")
-              for label, times, conf in [("tight 95%", tight, 0.95), ("loose 95%", loose, 0.95),
-                                         ("loose 50%", loose, 0.5)]}
-    if not widths["tight 95%"] < widths["loose 95%"]:
-        raise AssertionError(f"widely spread timings gave a narrower interval: {widths}")
-    if not 0 < widths["loose 50%"] < widths["loose 95%"]:
-        raise AssertionError(f"a 50% interval should be narrower than a 95% one: {widths}")
+    fixed = np.random.default_rng(32)
+    for base, tight, loose in ((1, fixed.random(30), fixed.random(30)),
+                               (rng.uniform(0.001, 1), rng.random(30), rng.random(30))):
+        tight, loose = base * (1 + 0.01 * tight), base * (1 + 0.5 * loose)
+        widths = {label: student.eval(f"width({times.tolist()!r}, {conf})")
+                  for label, times, conf in [("tight 95%", tight, 0.95),
+                                             ("loose 95%", loose, 0.95),
+                                             ("loose 50%", loose, 0.5)]}
+        if not widths["tight 95%"] < widths["loose 95%"]:
+            raise AssertionError(f"widely spread timings gave a narrower interval: {widths}")
+        if not 0 < widths["loose 50%"] < widths["loose 95%"]:
+            raise AssertionError(f"a 50% interval should be narrower than a 95% one: {widths}")
 
 
 @check("benchmarking.benchmark.real_timer", "Benchmark with the real clock measures a 10 ms "
        "sleep as about 10 ms", "hidden")
-def test_benchmark_real_timer(student):
-    student.exec(f"{IMPORT}\nimport time\nr = Benchmark(warmup=1, repeats=5).run(time.sleep, 0.01)")
-    assert_equal(student.eval("len(r.times)"), 5, what="the number of timings")
-    median = student.eval("float(r.median)")
-    if not 0.009 <= median <= 0.06:
-        raise AssertionError(f"time.sleep(0.01) measured {median * 1e3:.1f} ms")
+def test_benchmark_real_timer(student, rng):
+    drawn = round(float(rng.uniform(0.005, 0.02)), 5), int(rng.integers(3, 7))
+    for seconds, repeats in ((0.01, 5), drawn):
+        student.exec(f"{IMPORT}\nimport time\n"
+                     f"r = Benchmark(warmup=1, repeats={repeats}).run(time.sleep, {seconds})")
+        assert_equal(student.eval("len(r.times)"), repeats,
+                     what=f"the number of timings of Benchmark(warmup=1, repeats={repeats})")
+        median = student.eval("float(r.median)")
+        if not 0.9 * seconds <= median <= seconds + 0.05:
+            raise AssertionError(f"time.sleep({seconds}) measured {median * 1e3:.1f} ms")
 
 
 SAMPLES = 15          # odd: every bootstrap median is one of the timings
@@ -142,18 +166,20 @@ def test_summarize_seeded(student, rng):
 @check("benchmarking.count_parameters.buffers", "count_parameters counts BatchNorm's weight and "
        "bias but not its running statistics (buffers), and a weight tied between layers once",
        "hidden")
-def test_count_parameters_buffers(student):
+def test_count_parameters_buffers(student, rng):
     student.exec(f"{IMPORT}\nfrom tinytorch.core.spatial import Conv2d, BatchNorm2d\n"
-                 "from tinytorch.core.layers import Flatten\n"
-                 "model = Sequential(Conv2d(3, 4, 3), BatchNorm2d(4), ReLU(), Flatten(), "
-                 "Linear(16, 5))")
-    assert_equal(student.eval("int(count_parameters(model))"),
-                 4 * 27 + 4 + 4 + 4 + 16 * 5 + 5,
-                 what="count_parameters(Conv2d(3, 4, 3), BatchNorm2d(4), ReLU, Flatten, "
-                 "Linear(16, 5))")
-    student.exec("first, second = Linear(6, 6), Linear(6, 6, bias=False)\n"
-                 "second.weight = first.weight\n"
-                 "tied = Sequential(first, ReLU(), second, Linear(6, 2))")
-    assert_equal(student.eval("int(count_parameters(tied))"), 6 * 6 + 6 + 6 * 2 + 2,
-                 what="count_parameters of Linear(6, 6), ReLU, a Linear(6, 6, bias=False) "
-                 "sharing the first one's weight, Linear(6, 2)")
+                 "from tinytorch.core.layers import Flatten")
+    drawn = _sizes(rng, 6, low=1, high=20)
+    for c, f, k, features, outputs, tied in ((3, 4, 3, 16, 5, 6), drawn):
+        model = (f"Sequential(Conv2d({c}, {f}, {k}), BatchNorm2d({f}), ReLU(), Flatten(), "
+                 f"Linear({features}, {outputs}))")   # never run: sizes need not chain
+        assert_equal(student.eval(f"int(count_parameters({model}))"),
+                     f * c * k * k + f + f + f + features * outputs + outputs,
+                     what=f"count_parameters({model})")
+        student.exec(f"first, second = Linear({tied}, {tied}), Linear({tied}, {tied}, bias=False)\n"
+                     "second.weight = first.weight\n"
+                     f"tied = Sequential(first, ReLU(), second, Linear({tied}, 2))")
+        assert_equal(student.eval("int(count_parameters(tied))"),
+                     tied * tied + tied + tied * 2 + 2,
+                     what=f"count_parameters of Linear({tied}, {tied}), ReLU, a Linear({tied}, "
+                     f"{tied}, bias=False) sharing the first one's weight, Linear({tied}, 2)")
