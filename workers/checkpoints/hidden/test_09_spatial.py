@@ -6,7 +6,7 @@ import numpy as np
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
 from harness.checkpoints.inputs import Cases, fixed, floats, results
 from harness.checkpoints.perf import Workload, peak_ratio_to_reference
-from harness.checkpoints.public.test_07_autograd import add_graph, grads, numeric_grad
+from harness.checkpoints.public.test_07_autograd import add_graph, grads, numeric_gradients
 from harness.checkpoints.public.test_09_spatial import (
     GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, assert_running_stats, backward,
     batch_norm, batch_norm_layer, conv_layer, pool, tensor)
@@ -215,15 +215,6 @@ def test_batchnorm_steps(student, rng):
                              f"momentum={momentum})")
         assert_array(student.array("y"), batch_norm(probe, GAMMA, BETA, mean, var), rtol=1e-5,
                      atol=1e-6, what=f"{cls} in eval mode after 4 training batches")
-
-
-def numeric_gradients(forward):
-    """``add_graph``'s gradient function for ``forward`` (NumPy, float64): central differences
-    of sum(upstream * forward(...)) with respect to each input."""
-    def gradients(upstream, *inputs):
-        return tuple(numeric_grad(lambda v, i=i: np.sum(upstream * forward(
-            *inputs[:i], v, *inputs[i + 1:])), inputs[i]) for i in range(len(inputs)))
-    return gradients
 
 
 @check("spatial.float32.kept", "conv2d (stride 2, padding 1), MaxPool2d, AvgPool2d, BatchNorm2d and "
