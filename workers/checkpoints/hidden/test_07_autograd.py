@@ -129,11 +129,13 @@ def test_math_grad(student, rng):
                  f" + (-x) * Tensor({(W ** 2).tolist()})).sum().backward()")
     assert_grads(student, {"x": numeric_grad(f, x)}, rtol=1e-4, atol=1e-4)
     cases, shape = Cases(IMPORT), tuple(_sizes(rng, 2))
-    add_graph(cases, rng, "{0}.exp() * {1} + {0}.log() - {0}.sqrt() * 2.0 + {0} ** 3 + (-{0}) * {1}",
+    add_graph(cases, rng,
+              "{0}.exp() * {1} + {0}.log() - {0}.sqrt() * 2.0 + {0} ** 3 + (-{0}) * {1}",
               [rng.uniform(0.3, 2.0, shape).astype(np.float32), floats(rng, shape)],
               lambda v, w: np.exp(v) * w + np.log(v) - np.sqrt(v) * 2 + v ** 3 - v * w,
               lambda g, v, w: (g * (np.exp(v) * w + 1 / v - 1 / np.sqrt(v) + 3 * v ** 2 - w),
-                               g * (np.exp(v) - v)), f"exp, log, sqrt, ** 3 and - for shape {shape}")
+                               g * (np.exp(v) - v)),
+              f"exp, log, sqrt, ** 3 and - for shape {shape}")
     cases.check(student, rtol=1e-4, atol=1e-4)
 
 
@@ -228,7 +230,8 @@ def test_grad_own_arrays(student, rng):
        "an MSE loss", "hidden")
 def test_linear_grad(student, rng):
     batch, features, outputs = _sizes(rng, 3)
-    for x, target in ((X, W[:, :2]), (floats(rng, (batch, features)), floats(rng, (batch, outputs)))):
+    for x, target in ((X, W[:, :2]),
+                      (floats(rng, (batch, features)), floats(rng, (batch, outputs)))):
         student.exec(f"{IMPORT}\nfrom tinytorch.core.layers import Linear\n"
                      "from tinytorch.core.losses import MSELoss\n"
                      f"layer = Linear({x.shape[1]}, {target.shape[1]})\n"
