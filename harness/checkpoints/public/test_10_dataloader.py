@@ -269,8 +269,6 @@ for k, name in enumerate({BATCHES!r}):
 """
 
 
-WRITE_CIFAR = write_cifar()
-
 
 def cifar_formula(rng):
     """A job's own (step, shift) for ``write_cifar``: odd steps, so the pixels vary."""
