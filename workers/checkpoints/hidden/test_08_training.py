@@ -10,24 +10,30 @@ from harness.checkpoints.public.test_08_training import (
     IMPORT, LINEAR_SGD, X, Y, batches, regression_data, weights)
 
 
-def trained(rng):
-    """Runner code for ``trainer`` after one epoch on the job's own data (a checkpoint that
-    was never written before)."""
-    x, y = regression_data(rng)
+def trained(x=X, y=Y):
+    """Runner code for ``trainer`` after one epoch on ``x`` and ``y``."""
     return (f"{IMPORT}\nimport os, tempfile\n{LINEAR_SGD}"
             f"trainer.train_epoch({batches(slice(None), x=x, y=y)})\n")
 
 
-def file_name(rng):
-    """A checkpoint file name of the job's own: the folder listings must name it."""
-    return f"run_{int(rng.integers(10**6))}.npz"
+def setups(rng, name):
+    """The fixed setup (X, Y and the file ``name``), then the job's own: a trainer on its own
+    data and a file name the folder listings must give back."""
+    return ((trained(), name),
+            (trained(*regression_data(rng)), f"{name[:-4]}_{int(rng.integers(10**6))}.npz"))
 
 
 @check("training.checkpoint.atomic", "a save that fails half-way leaves the previous "
        "checkpoint intact and no stray files", "hidden")
 def test_checkpoint_atomic(student, rng):
-    name = file_name(rng)
-    student.exec(f"{trained(rng)}folder = tempfile.mkdtemp()\n"
+    for setup, name in setups(rng, "run.npz"):
+        assert_save_atomic(student, setup, name)
+
+
+def assert_save_atomic(student, setup, name):
+    """After ``setup``, a save to ``name`` that fails half-way must leave the previous
+    checkpoint loadable and no other file."""
+    student.exec(f"{setup}folder = tempfile.mkdtemp()\n"
                  f"path = os.path.join(folder, {name!r})\n"
                  "trainer.save_checkpoint(path)\nsaved = [p.data.copy() for p in "
                  "model.parameters()]\ntrainer.train_epoch(" + batches(slice(None)) + ")\n"
@@ -58,16 +64,17 @@ def test_checkpoint_atomic(student, rng):
 @check("training.checkpoint.refuses_pickle", "load_checkpoint refuses a file with pickled "
        "objects and never runs their code", "hidden")
 def test_checkpoint_refuses_pickle(student, rng):
-    flag = f"PWNED_{int(rng.integers(10**6))}"
-    student.exec(f"{trained(rng)}import builtins\n"
-                 f"path = os.path.join(tempfile.mkdtemp(), {file_name(rng)!r})\n"
-                 "trainer.save_checkpoint(path)\ntrainer.load_checkpoint(path)\n"
-                 "class Boom:\n    def __reduce__(self):\n"
-                 f"        return (exec, ('import builtins; builtins.{flag} = True',))\n"
-                 "np.savez(path, **{'meta.json': np.array([Boom()], dtype=object)})")
-    student.raises("trainer.load_checkpoint(path)", "ValueError")
-    assert_equal(student.eval(f"hasattr(builtins, {flag!r})"), False,
-                 what="whether loading ran code from the file")
+    for (setup, name), flag in zip(setups(rng, "x.npz"),
+                                   ("PWNED", f"PWNED_{int(rng.integers(10**6))}")):
+        student.exec(f"{setup}import builtins\n"
+                     f"path = os.path.join(tempfile.mkdtemp(), {name!r})\n"
+                     "trainer.save_checkpoint(path)\ntrainer.load_checkpoint(path)\n"
+                     "class Boom:\n    def __reduce__(self):\n"
+                     f"        return (exec, ('import builtins; builtins.{flag} = True',))\n"
+                     "np.savez(path, **{'meta.json': np.array([Boom()], dtype=object)})")
+        student.raises("trainer.load_checkpoint(path)", "ValueError")
+        assert_equal(student.eval(f"hasattr(builtins, {flag!r})"), False,
+                     what="whether loading ran code from the file")
 
 
 @check("training.scheduler.interval", "the schedule steps after every batch by default, or "
@@ -168,9 +175,10 @@ def test_learns_xor(student, rng):
        "ValueError instead of dividing by zero", "hidden")
 def test_empty_loader(student, rng):
     """The error is the same for any input; the job's own part is the model trained before."""
-    student.exec(trained(rng))
-    student.raises("trainer.train_epoch([])", "ValueError")
-    student.raises("trainer.evaluate([])", "ValueError")
+    for setup in (trained(), trained(*regression_data(rng))):
+        student.exec(setup)
+        student.raises("trainer.train_epoch([])", "ValueError")
+        student.raises("trainer.evaluate([])", "ValueError")
 
 
 @check("training.accuracy.forms", "accuracy() handles labels as (N,), (N, 1), lists and float "
