@@ -82,74 +82,107 @@ def assert_gradients(student, loss, inputs, upstream):
         assert_array(got, numeric_grad(f, value), what=f"{name}.grad", **GRAD_TOLERANCE)
 
 
+def conv_case(rng):
+    """A job's own conv input, weight and bias: batch 1-2, 1-3 channels in, 1-4 out, kernels
+    1-3 on a side, images 4-7 on a side."""
+    n, c_in, c_out = int(rng.integers(1, 3)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    kh, kw = (int(v) for v in rng.integers(1, 4, size=2))
+    h, w = (int(v) for v in rng.integers(4, 8, size=2))
+    return (rng.normal(size=(n, c_in, h, w)), rng.normal(size=(c_out, c_in, kh, kw)),
+            rng.normal(size=c_out))
+
+
+def described(weight, x, **options):
+    """How a student reads the conv layer and input of a case."""
+    c_out, c_in, kh, kw = weight.shape
+    extra = "".join(f", {k}={v}" for k, v in options.items())
+    return f"Conv2d({c_in}, {c_out}, ({kh}, {kw}){extra})(x) for x of shape {x.shape}"
+
+
 @check("spatial.conv2d.values", "Conv2d(3, 4, (3, 2)) with given weights and bias computes the "
        "cross-correlation of a float32 batch", "public")
-def test_conv2d_values(student):
-    x32, w32, b32 = (a.astype(np.float32) for a in (X, W, BIAS))
-    student.exec(f"{IMPORT}\n{conv_layer('conv', w32, b32, dtype=np.float32)}"
-                 f"x = Tensor({literal(x32)})")
-    assert_array(student.array("conv(x)"), conv2d(X, W, BIAS), dtype=np.float32, rtol=1e-4,
-                 atol=1e-4, what="Conv2d(3, 4, (3, 2))(x) for x of shape (2, 3, 7, 6)")
+def test_conv2d_values(student, rng):
+    for x, w, b in ((X, W, BIAS), conv_case(rng)):
+        x32, w32, b32 = (a.astype(np.float32) for a in (x, w, b))
+        student.exec(f"{IMPORT}\n{conv_layer('conv', w32, b32, dtype=np.float32)}"
+                     f"x = Tensor({literal(x32)})")
+        assert_array(student.array("conv(x)"), conv2d(x, w, b), dtype=np.float32, rtol=1e-4,
+                     atol=1e-4, what=described(w, x))
 
 
 @check("spatial.conv2d.stride_padding", "Conv2d with stride 2 and padding 1 gives the right "
        "output size and values", "public")
-def test_conv2d_stride_padding(student):
-    student.exec(f"{IMPORT}\n{conv_layer('conv', W, BIAS, stride=2, padding=1)}{tensor('x', X)}")
-    assert_array(student.array("conv(x)"), conv2d(X, W, BIAS, stride=2, padding=1),
-                 rtol=1e-10, atol=1e-10, what="Conv2d(3, 4, (3, 2), stride=2, padding=1)(x) "
-                 "for x of shape (2, 3, 7, 6)")
+def test_conv2d_stride_padding(student, rng):
+    for x, w, b in ((X, W, BIAS), conv_case(rng)):
+        student.exec(f"{IMPORT}\n{conv_layer('conv', w, b, stride=2, padding=1)}{tensor('x', x)}")
+        assert_array(student.array("conv(x)"), conv2d(x, w, b, stride=2, padding=1),
+                     rtol=1e-10, atol=1e-10, what=described(w, x, stride=2, padding=1))
 
 
 @check("spatial.conv2d.no_bias", "Conv2d(..., bias=False) has no bias, adds nothing, and "
        "passes back the input and weight gradients", "public")
-def test_conv2d_no_bias(student):
-    student.exec(f"{IMPORT}\n{conv_layer('conv', W, None, padding=2)}{tensor('x', X, grad=True)}")
-    assert_array(student.array("conv(x)"), conv2d(X, W, padding=2), rtol=1e-10, atol=1e-10,
-                 what="Conv2d(3, 4, (3, 2), padding=2, bias=False)(x)")
-    if student.eval("conv.bias is None") is not True:
-        raise AssertionError("Conv2d(..., bias=False).bias should be None")
-    upstream = RNG.normal(size=conv2d(X, W, padding=2).shape)
-    student.exec(backward("conv(x)", upstream) + "weight = conv.weight")
-    assert_gradients(student, lambda x, weight: conv2d(x, weight, padding=2),
-                     {"x": X, "weight": W}, upstream)
+def test_conv2d_no_bias(student, rng):
+    for (x, w, _), source in (((X, W, None), RNG), (conv_case(rng), rng)):
+        student.exec(f"{IMPORT}\n{conv_layer('conv', w, None, padding=2)}"
+                     f"{tensor('x', x, grad=True)}")
+        assert_array(student.array("conv(x)"), conv2d(x, w, padding=2), rtol=1e-10, atol=1e-10,
+                     what=described(w, x, padding=2, bias=False))
+        if student.eval("conv.bias is None") is not True:
+            raise AssertionError("Conv2d(..., bias=False).bias should be None")
+        upstream = source.normal(size=conv2d(x, w, padding=2).shape)
+        student.exec(backward("conv(x)", upstream) + "weight = conv.weight")
+        assert_gradients(student, lambda x, weight: conv2d(x, weight, padding=2),
+                         {"x": x, "weight": w}, upstream)
 
 
 @check("spatial.conv2d.gradients", "after backward() the input, weight and bias gradients of "
        "a stride-1, padding-1 Conv2d match finite differences", "public")
-def test_conv2d_gradients(student):
-    upstream = RNG.normal(size=conv2d(X, W, padding=1).shape)
-    student.exec(f"{IMPORT}\n{conv_layer('conv', W, BIAS, padding=1)}{tensor('x', X, grad=True)}"
-                 + backward("conv(x)", upstream) +
-                 "weight, bias = conv.weight, conv.bias")
-    assert_gradients(student, lambda x, weight, bias: conv2d(x, weight, bias, padding=1),
-                     {"x": X, "weight": W, "bias": BIAS}, upstream)
+def test_conv2d_gradients(student, rng):
+    for (x, w, b), source in (((X, W, BIAS), RNG), (conv_case(rng), rng)):
+        upstream = source.normal(size=conv2d(x, w, padding=1).shape)
+        student.exec(f"{IMPORT}\n{conv_layer('conv', w, b, padding=1)}"
+                     f"{tensor('x', x, grad=True)}" + backward("conv(x)", upstream) +
+                     "weight, bias = conv.weight, conv.bias")
+        assert_gradients(student, lambda x, weight, bias: conv2d(x, weight, bias, padding=1),
+                         {"x": x, "weight": w, "bias": b}, upstream)
+
+
+def image_shape(rng):
+    """A job's own (batch, channels, height, width): 1-2 images, 1-3 channels, 4-9 pixels."""
+    return (int(rng.integers(1, 3)), int(rng.integers(1, 4)), *(int(v) for v in
+                                                                rng.integers(4, 10, size=2)))
 
 
 @check("spatial.maxpool.values", "MaxPool2d(2) takes the largest value of each 2 x 2 window "
        "(stride defaults to the window)", "public")
-def test_maxpool_values(student):
-    x = RNG.normal(size=(2, 3, 6, 7))
-    student.exec(f"{IMPORT}\n{tensor('x', x)}")
-    assert_array(student.array("MaxPool2d(2)(x)"), pool(x, 2, 2, np.max), rtol=1e-12,
-                 what="MaxPool2d(2)(x) for x of shape (2, 3, 6, 7)")
+def test_maxpool_values(student, rng):
+    for x in (RNG.normal(size=(2, 3, 6, 7)), rng.normal(size=image_shape(rng))):
+        student.exec(f"{IMPORT}\n{tensor('x', x)}")
+        assert_array(student.array("MaxPool2d(2)(x)"), pool(x, 2, 2, np.max), rtol=1e-12,
+                     what=f"MaxPool2d(2)(x) for x of shape {x.shape}")
+
+
+def distinct(rng, shape, scale):
+    """Values 0, 1/scale, 2/scale... in a random order: one maximum in every window."""
+    return rng.permutation(int(np.prod(shape))).reshape(shape) / scale
 
 
 @check("spatial.maxpool.gradient", "MaxPool2d's gradient goes only to the largest element of "
        "each window", "public")
-def test_maxpool_gradient(student):
-    x = RNG.permutation(72).reshape(2, 1, 6, 6) / 10.0    # distinct values: one max a window
-    upstream = RNG.normal(size=(2, 1, 3, 3))
-    student.exec(f"{IMPORT}\n{tensor('x', x, grad=True)}"
-                 + backward("MaxPool2d(2)(x)", upstream))
-    assert_gradients(student, lambda x: pool(x, 2, 2, np.max), {"x": x}, upstream)
+def test_maxpool_gradient(student, rng):
+    for x, source in ((distinct(RNG, (2, 1, 6, 6), 10.0), RNG),
+                      (distinct(rng, image_shape(rng), 10.0), rng)):
+        upstream = source.normal(size=pool(x, 2, 2, np.max).shape)
+        student.exec(f"{IMPORT}\n{tensor('x', x, grad=True)}"
+                     + backward("MaxPool2d(2)(x)", upstream))
+        assert_gradients(student, lambda x: pool(x, 2, 2, np.max), {"x": x}, upstream)
 
 
-def assert_pool(student, layer, x, k, s, reduce):
+def assert_pool(student, layer, x, k, s, reduce, source=RNG):
     """``layer(x)`` must pool like ``pool(x, k, s, reduce)``, its gradient as finite
-    differences say."""
+    differences say (the upstream gradient drawn from ``source``)."""
     expected = pool(x, k, s, reduce)
-    upstream = RNG.normal(size=expected.shape)
+    upstream = source.normal(size=expected.shape)
     student.exec(f"{IMPORT}\n{tensor('x', x, grad=True)}y = {layer}(x)\n"
                  + backward("y", upstream))
     assert_array(student.array("y"), expected, rtol=1e-12,
@@ -159,8 +192,9 @@ def assert_pool(student, layer, x, k, s, reduce):
 
 @check("spatial.avgpool.values_gradient", "AvgPool2d(2) averages each window and shares the "
        "gradient equally among its elements", "public")
-def test_avgpool(student):
+def test_avgpool(student, rng):
     assert_pool(student, "AvgPool2d(2)", RNG.normal(size=(1, 2, 4, 6)), 2, 2, np.mean)
+    assert_pool(student, "AvgPool2d(2)", rng.normal(size=image_shape(rng)), 2, 2, np.mean, rng)
 
 
 BN_X = RNG.normal(2.0, 3.0, size=(4, 3, 3, 3))
@@ -173,46 +207,77 @@ def batch_norm_layer(name, cls="BatchNorm2d", gamma=GAMMA, beta=BETA, momentum=0
             f"{name}.bias = Tensor({literal(beta)}, dtype=np.float64, requires_grad=True)\n")
 
 
+def bn_case(rng):
+    """A job's own batch-norm input (2-4 images, 2-4 channels, 2-4 pixels a side; channel
+    means and spreads of their own), weight and bias."""
+    n, c, h, w = (int(v) for v in rng.integers(2, 5, size=4))
+    x = rng.normal(rng.uniform(-3, 3, (1, c, 1, 1)), rng.uniform(0.5, 3, (1, c, 1, 1)),
+                   size=(n, c, h, w))
+    return x, rng.uniform(0.5, 2.0, c) * rng.choice([-1, 1], c), rng.normal(size=c)
+
+
 @check("spatial.batchnorm.train", "BatchNorm2d in training mode normalises each channel with "
        "the batch's mean and variance, then scales and shifts", "public")
-def test_batchnorm_train(student):
-    student.exec(f"{IMPORT}\n{batch_norm_layer('bn')}{tensor('x', BN_X)}")
-    assert_array(student.array("bn(x)"), batch_norm(BN_X, GAMMA, BETA), rtol=1e-6, atol=1e-6,
-                 what="BatchNorm2d(3)(x) in training mode")
+def test_batchnorm_train(student, rng):
+    for x, gamma, beta in ((BN_X, GAMMA, BETA), bn_case(rng)):
+        student.exec(f"{IMPORT}\n{batch_norm_layer('bn', gamma=gamma, beta=beta)}"
+                     f"{tensor('x', x)}")
+        assert_array(student.array("bn(x)"), batch_norm(x, gamma, beta), rtol=1e-6, atol=1e-6,
+                     what=f"BatchNorm2d({len(gamma)})(x) in training mode, x of shape {x.shape}")
+
+
+def running_stats(batches, momentum, channels):
+    """running_mean and running_var after training steps on ``batches`` (unbiased variance)."""
+    mean, var = np.zeros(channels), np.ones(channels)
+    for batch in batches:
+        axes = (0,) + tuple(range(2, batch.ndim))
+        mean = (1 - momentum) * mean + momentum * batch.mean(axis=axes)
+        var = (1 - momentum) * var + momentum * batch.var(axis=axes, ddof=1)
+    return mean, var
+
+
+def with_second_batch(rng):
+    """``bn_case`` and another batch of the same channels (its own size and statistics)."""
+    x, gamma, beta = bn_case(rng)
+    second = rng.normal(float(rng.uniform(-2, 2)), float(rng.uniform(0.3, 2)),
+                        size=(int(rng.integers(2, 5)), x.shape[1], 3, 2))
+    return x, second, gamma, beta
 
 
 @check("spatial.batchnorm.running_stats", "each training step moves running_mean and "
        "running_var (unbiased) towards the batch's, by momentum", "public")
-def test_batchnorm_running_stats(student):
+def test_batchnorm_running_stats(student, rng):
     second = RNG.normal(-1.0, 0.5, size=(2, 3, 4, 4))
-    student.exec(f"{IMPORT}\n{batch_norm_layer('bn', momentum=0.2)}{tensor('a', BN_X)}"
-                 f"{tensor('b', second)}_ = bn(a)\n_ = bn(b)")
-    mean, var = np.zeros(3), np.ones(3)
-    for batch in (BN_X, second):
-        mean = 0.8 * mean + 0.2 * batch.mean(axis=(0, 2, 3))
-        var = 0.8 * var + 0.2 * batch.var(axis=(0, 2, 3), ddof=1)
-    assert_running_stats(student, mean, var, "two training batches (momentum 0.2)")
+    momentum = round(float(rng.uniform(0.05, 0.5)), 3)
+    for (a, b, gamma, beta), momentum in (((BN_X, second, GAMMA, BETA), 0.2),
+                                          (with_second_batch(rng), momentum)):
+        student.exec(f"{IMPORT}\n"
+                     f"{batch_norm_layer('bn', gamma=gamma, beta=beta, momentum=momentum)}"
+                     f"{tensor('a', a)}{tensor('b', b)}_ = bn(a)\n_ = bn(b)")
+        mean, var = running_stats((a, b), momentum, len(gamma))
+        assert_running_stats(student, mean, var, f"two training batches (momentum {momentum})")
 
 
 @check("spatial.batchnorm.eval", "BatchNorm2d in eval mode uses the running statistics and "
        "leaves them unchanged", "public")
-def test_batchnorm_eval(student):
-    x = RNG.normal(size=(2, 3, 2, 2))
-    student.exec(f"{IMPORT}\n{batch_norm_layer('bn')}{tensor('a', BN_X)}{tensor('x', x)}"
-                 "_ = bn(a)\nbn.eval()\ny = bn(x)")
-    mean = 0.1 * BN_X.mean(axis=(0, 2, 3))
-    var = 0.9 + 0.1 * BN_X.var(axis=(0, 2, 3), ddof=1)
-    assert_array(student.array("y"), batch_norm(x, GAMMA, BETA, mean, var), rtol=1e-5,
-                 atol=1e-6, what="bn(x) in eval mode after one training batch")
-    assert_running_stats(student, mean, var, "one training and one eval-mode call")
+def test_batchnorm_eval(student, rng):
+    for a, x, gamma, beta in ((BN_X, RNG.normal(size=(2, 3, 2, 2)), GAMMA, BETA),
+                              with_second_batch(rng)):
+        student.exec(f"{IMPORT}\n{batch_norm_layer('bn', gamma=gamma, beta=beta)}"
+                     f"{tensor('a', a)}{tensor('x', x)}_ = bn(a)\nbn.eval()\ny = bn(x)")
+        mean, var = running_stats((a,), 0.1, len(gamma))
+        assert_array(student.array("y"), batch_norm(x, gamma, beta, mean, var), rtol=1e-5,
+                     atol=1e-6, what="bn(x) in eval mode after one training batch")
+        assert_running_stats(student, mean, var, "one training and one eval-mode call")
 
 
 @check("spatial.batchnorm.gradients", "BatchNorm2d's input, weight and bias gradients in "
        "training mode match finite differences", "public")
-def test_batchnorm_gradients(student):
-    upstream = RNG.normal(size=BN_X.shape)
-    student.exec(f"{IMPORT}\n{batch_norm_layer('bn')}{tensor('x', BN_X, grad=True)}"
-                 + backward("bn(x)", upstream) +
-                 "gamma, beta = bn.weight, bn.bias")
-    assert_gradients(student, lambda x, gamma, beta: batch_norm(x, gamma, beta),
-                     {"x": BN_X, "gamma": GAMMA, "beta": BETA}, upstream)
+def test_batchnorm_gradients(student, rng):
+    for (x, gamma, beta), source in (((BN_X, GAMMA, BETA), RNG), (bn_case(rng), rng)):
+        upstream = source.normal(size=x.shape)
+        student.exec(f"{IMPORT}\n{batch_norm_layer('bn', gamma=gamma, beta=beta)}"
+                     f"{tensor('x', x, grad=True)}" + backward("bn(x)", upstream) +
+                     "gamma, beta = bn.weight, bn.bias")
+        assert_gradients(student, lambda x, gamma, beta: batch_norm(x, gamma, beta),
+                         {"x": x, "gamma": gamma, "beta": beta}, upstream)

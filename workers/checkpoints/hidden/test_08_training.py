@@ -6,15 +6,35 @@ import numpy as np
 from harness.checkpoints import assert_array, assert_equal, check
 from harness.checkpoints.inputs import floats
 from harness.checkpoints.public.test_13_attention import literal
-from harness.checkpoints.public.test_08_training import IMPORT, LINEAR_SGD, X, batches, weights
+from harness.checkpoints.public.test_08_training import (
+    IMPORT, LINEAR_SGD, X, Y, batches, regression_data, weights)
 
-TRAINED = f"{IMPORT}\nimport os, tempfile\n{LINEAR_SGD}trainer.train_epoch({batches(slice(None))})\n"
+
+def trained(x=X, y=Y):
+    """Runner code for ``trainer`` after one epoch on ``x`` and ``y``."""
+    return (f"{IMPORT}\nimport os, tempfile\n{LINEAR_SGD}"
+            f"trainer.train_epoch({batches(slice(None), x=x, y=y)})\n")
+
+
+def setups(rng, name):
+    """The fixed setup (X, Y and the file ``name``), then the job's own: a trainer on its own
+    data and a file name the folder listings must give back."""
+    return ((trained(), name),
+            (trained(*regression_data(rng)), f"{name[:-4]}_{int(rng.integers(10**6))}.npz"))
 
 
 @check("training.checkpoint.atomic", "a save that fails half-way leaves the previous "
        "checkpoint intact and no stray files", "hidden")
-def test_checkpoint_atomic(student):
-    student.exec(f"{TRAINED}folder = tempfile.mkdtemp()\npath = os.path.join(folder, 'run.npz')\n"
+def test_checkpoint_atomic(student, rng):
+    for setup, name in setups(rng, "run.npz"):
+        assert_save_atomic(student, setup, name)
+
+
+def assert_save_atomic(student, setup, name):
+    """After ``setup``, a save to ``name`` that fails half-way must leave the previous
+    checkpoint loadable and no other file."""
+    student.exec(f"{setup}folder = tempfile.mkdtemp()\n"
+                 f"path = os.path.join(folder, {name!r})\n"
                  "trainer.save_checkpoint(path)\nsaved = [p.data.copy() for p in "
                  "model.parameters()]\ntrainer.train_epoch(" + batches(slice(None)) + ")\n"
                  "real = (np.savez, np.savez_compressed)\n"
@@ -27,7 +47,7 @@ def test_checkpoint_atomic(student):
                  "    np.savez, np.savez_compressed = real")
     assert_equal(student.eval("interrupted"), True,
                  what="whether the injected write failure reached save_checkpoint")
-    assert_equal(student.eval("sorted(os.listdir(folder))"), ["run.npz"],
+    assert_equal(student.eval("sorted(os.listdir(folder))"), [name],
                  what="the files in the checkpoint folder after the failed save")
     student.exec("try:\n    trainer.load_checkpoint(path)\n    unreadable = None\n"
                  "except Exception as error:\n    unreadable = repr(error)")
@@ -43,76 +63,97 @@ def test_checkpoint_atomic(student):
 
 @check("training.checkpoint.refuses_pickle", "load_checkpoint refuses a file with pickled "
        "objects and never runs their code", "hidden")
-def test_checkpoint_refuses_pickle(student):
-    student.exec(f"{TRAINED}import builtins\npath = os.path.join(tempfile.mkdtemp(), 'x.npz')\n"
-                 "trainer.save_checkpoint(path)\ntrainer.load_checkpoint(path)\n"
-                 "class Boom:\n    def __reduce__(self):\n"
-                 "        return (exec, ('import builtins; builtins.PWNED = True',))\n"
-                 "np.savez(path, **{'meta.json': np.array([Boom()], dtype=object)})")
-    student.raises("trainer.load_checkpoint(path)", "ValueError")
-    assert_equal(student.eval("hasattr(builtins, 'PWNED')"), False,
-                 what="whether loading ran code from the file")
+def test_checkpoint_refuses_pickle(student, rng):
+    for (setup, name), flag in zip(setups(rng, "x.npz"),
+                                   ("PWNED", f"PWNED_{int(rng.integers(10**6))}")):
+        student.exec(f"{setup}import builtins\n"
+                     f"path = os.path.join(tempfile.mkdtemp(), {name!r})\n"
+                     "trainer.save_checkpoint(path)\ntrainer.load_checkpoint(path)\n"
+                     "class Boom:\n    def __reduce__(self):\n"
+                     f"        return (exec, ('import builtins; builtins.{flag} = True',))\n"
+                     "np.savez(path, **{'meta.json': np.array([Boom()], dtype=object)})")
+        student.raises("trainer.load_checkpoint(path)", "ValueError")
+        assert_equal(student.eval(f"hasattr(builtins, {flag!r})"), False,
+                     what="whether loading ran code from the file")
 
 
 @check("training.scheduler.interval", "the schedule steps after every batch by default, or "
        "once per epoch with scheduler_interval='epoch'", "hidden")
-def test_scheduler_interval(student):
-    data = batches(slice(0, 1), slice(1, 2), slice(2, 4))
-    student.exec(f"{IMPORT}\nresults = []\nfor interval in ('batch', 'epoch'):\n"
-                 "    model = Linear(3, 1)\n    opt = SGD(model.parameters(), lr=0.1)\n"
-                 "    trainer = Trainer(model, opt, MSELoss(), StepLR(opt, 1, gamma=0.5), "
-                 "scheduler_interval=interval)\n"
-                 f"    trainer.train_epoch({data})\n    results.append(trainer.history['lr'])")
-    assert_array(np.array(student.eval("results")), [[0.1 * 0.5 ** 3], [0.1 * 0.5]],
-                 what="history['lr'] after one epoch of 3 batches, per batch and per epoch")
+def test_scheduler_interval(student, rng):
+    x, y = regression_data(rng)
+    rates = (round(float(v), 3) for v in rng.uniform(0.05, 0.9, size=2))
+    for data, count, (lr, gamma) in (
+            (batches(slice(0, 1), slice(1, 2), slice(2, 4)), 3, (0.1, 0.5)),
+            (batches(*(slice(i, i + 1) for i in range(len(x))), x=x, y=y), len(x), rates)):
+        student.exec(f"{IMPORT}\nresults = []\nfor interval in ('batch', 'epoch'):\n"
+                     f"    model = Linear(3, 1)\n    opt = SGD(model.parameters(), lr={lr})\n"
+                     f"    trainer = Trainer(model, opt, MSELoss(), StepLR(opt, 1, gamma={gamma}), "
+                     "scheduler_interval=interval)\n"
+                     f"    trainer.train_epoch({data})\n    results.append(trainer.history['lr'])")
+        assert_array(np.array(student.eval("results")), [[lr * gamma ** count], [lr * gamma]],
+                     what=f"history['lr'] after one epoch of {count} batches (lr {lr}, gamma "
+                     f"{gamma}), per batch and per epoch")
 
 
 @check("training.grad_clip.applied", "Trainer(grad_clip_norm=0.001) clips before the step: "
        "the weights move by exactly lr * 0.001", "hidden")
-def test_grad_clip_applied(student):
-    student.exec(f"{IMPORT}\n{LINEAR_SGD}trainer.grad_clip_norm = 0.001")
-    weight, bias = weights(student)
-    student.exec(f"trainer.train_epoch({batches(slice(None))})")
-    moved = np.sqrt(np.sum((student.array("model.weight") - weight) ** 2)
-                    + np.sum((student.array("model.bias") - bias) ** 2))
-    assert_array(np.array(moved), 0.1 * 0.001, rtol=1e-3,
-                 what="how far the parameters moved (lr 0.1 times the clipped norm)")
+def test_grad_clip_applied(student, rng):
+    for (x, y), lr in (((X, Y), 0.1), (regression_data(rng), round(rng.uniform(0.05, 0.5), 3))):
+        student.exec(f"{IMPORT}\n{LINEAR_SGD.replace('lr=0.1', f'lr={lr}')}"
+                     "trainer.grad_clip_norm = 0.001")
+        weight, bias = weights(student)
+        student.exec(f"trainer.train_epoch({batches(slice(None), x=x, y=y)})")
+        moved = np.sqrt(np.sum((student.array("model.weight") - weight) ** 2)
+                        + np.sum((student.array("model.bias") - bias) ** 2))
+        assert_array(np.array(moved), lr * 0.001, rtol=1e-3,
+                     what=f"how far the parameters moved (lr {lr} times the clipped norm)")
 
 
 @check("training.clip_grad_norm.below_max", "clip_grad_norm leaves gradients under max_norm "
        "alone and returns their norm", "hidden")
-def test_clip_below_max(student):
-    student.exec(f"{IMPORT}\na = Tensor([0.0, 0.0], requires_grad=True)\n"
-                 "a.grad = np.array([0.3, 0.4], dtype=np.float32)\nnorm = clip_grad_norm([a], 1.0)")
-    assert_array(np.array(student.eval("float(norm)")), 0.5, what="the returned norm")
-    assert_array(student.array("a.grad"), [0.3, 0.4], what="a.grad (already under max_norm)")
+def test_clip_below_max(student, rng):
+    grad = floats(rng, int(rng.integers(2, 8)))
+    norm = float(np.linalg.norm(grad.astype(np.float64)))
+    for grad, norm, max_norm in ((np.array([0.3, 0.4], dtype=np.float32), 0.5, 1.0),
+                                 (grad, norm, round(norm * float(rng.uniform(1.05, 3.0)), 4))):
+        student.exec(f"{IMPORT}\na = Tensor(np.zeros({grad.shape}), requires_grad=True)\n"
+                     f"a.grad = {literal(grad)}\nnorm = clip_grad_norm([a], {max_norm})")
+        assert_array(np.array(student.eval("float(norm)")), norm, what="the returned norm")
+        assert_array(student.array("a.grad"), grad,
+                     what=f"a.grad (norm {norm:.4f}, already under max_norm {max_norm})")
 
 
 @check("training.evaluate.metrics", "evaluate() returns the batch-weighted loss and accuracy "
        "and changes no weights", "hidden")
-def test_evaluate_metrics(student):
-    labels = np.array([0, 1, 1, 0])
-    student.exec(f"{IMPORT}\nmanual_seed(2)\nmodel = Linear(3, 2)\n"
-                 "trainer = Trainer(model, SGD(model.parameters(), lr=0.1), CrossEntropyLoss())\n"
-                 f"x = np.array({X.tolist()})\nlabels = np.array({labels.tolist()})\n"
-                 "before = [p.data.copy() for p in model.parameters()]\n"
-                 "loss, acc = trainer.evaluate([(x[:3], labels[:3]), (x[3:], labels[3:])])")
-    weight, bias = weights(student)
-    assert_array(np.concatenate([weight.ravel(), bias]),
-                 np.concatenate([student.array(f"before[{i}]").ravel() for i in (0, 1)]),
-                 rtol=0, atol=0, what="the weight and bias after evaluate()")
-    logits = X @ weight + bias
-    z = logits - logits.max(axis=1, keepdims=True)
-    losses = -(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[np.arange(4), labels]
-    expected_loss = (3 * losses[:3].mean() + losses[3]) / 4
-    got = student.eval("[float(loss), float(acc)]")
-    assert_array(np.array(got), [expected_loss, np.mean(logits.argmax(axis=1) == labels)],
-                 rtol=1e-5, what="evaluate()'s (loss, accuracy)")
+def test_evaluate_metrics(student, rng):
+    x, _ = regression_data(rng)
+    for x, labels, split in ((X, np.array([0, 1, 1, 0]), 3),
+                             (x, rng.integers(2, size=len(x)), int(rng.integers(1, len(x))))):
+        student.exec(f"{IMPORT}\nmanual_seed(2)\nmodel = Linear(3, 2)\n"
+                     "trainer = Trainer(model, SGD(model.parameters(), lr=0.1), "
+                     f"CrossEntropyLoss())\nx = np.array({x.tolist()})\n"
+                     f"labels = np.array({labels.tolist()})\n"
+                     "before = [p.data.copy() for p in model.parameters()]\n"
+                     f"loss, acc = trainer.evaluate([(x[:{split}], labels[:{split}]), "
+                     f"(x[{split}:], labels[{split}:])])")
+        weight, bias = weights(student)
+        assert_array(np.concatenate([weight.ravel(), bias]),
+                     np.concatenate([student.array(f"before[{i}]").ravel() for i in (0, 1)]),
+                     rtol=0, atol=0, what="the weight and bias after evaluate()")
+        logits = x @ weight + bias
+        z = logits - logits.max(axis=1, keepdims=True)
+        losses = -(z - np.log(np.exp(z).sum(axis=1, keepdims=True)))[np.arange(len(x)), labels]
+        expected_loss = (split * losses[:split].mean() + (len(x) - split) * losses[split:].mean()
+                         ) / len(x)
+        got = student.eval("[float(loss), float(acc)]")
+        assert_array(np.array(got), [expected_loss, np.mean(logits.argmax(axis=1) == labels)],
+                     rtol=1e-5, what=f"evaluate()'s (loss, accuracy) on batches of {split} and "
+                     f"{len(x) - split}")
 
 
 @check("training.loop.learns_xor", "a small network trained with Trainer and Adam learns XOR",
        "hidden")
-def test_learns_xor(student):
+def test_learns_xor(student, rng):
     student.exec(f"{IMPORT}\nmanual_seed(0)\n"
                  "model = Sequential(Linear(2, 8), Tanh(), Linear(8, 1), Sigmoid())\n"
                  "trainer = Trainer(model, Adam(model.parameters(), lr=0.05), "
@@ -124,14 +165,20 @@ def test_learns_xor(student):
     if acc != 1.0 or not loss < 0.1:
         raise AssertionError(f"after 300 epochs on XOR: loss {loss:.3f}, accuracy {acc:.2f} "
                              "(expected loss < 0.1 and accuracy 1.0)")
+    probe = rng.integers(2, size=(12, 2)).astype(np.float64)   # the job's own corners
+    predicted = student.array(f"model(Tensor({probe.tolist()})).data")
+    assert_array((predicted.reshape(-1) > 0.5) * 1.0, (probe[:, 0] != probe[:, 1]) * 1.0,
+                 what=f"the trained network's predictions (> 0.5) for the corners\n{probe}")
 
 
 @check("training.train_epoch.empty_loader", "train_epoch and evaluate on an empty loader raise "
        "ValueError instead of dividing by zero", "hidden")
-def test_empty_loader(student):
-    student.exec(TRAINED)
-    student.raises("trainer.train_epoch([])", "ValueError")
-    student.raises("trainer.evaluate([])", "ValueError")
+def test_empty_loader(student, rng):
+    """The error is the same for any input; the job's own part is the model trained before."""
+    for setup in (trained(), trained(*regression_data(rng))):
+        student.exec(setup)
+        student.raises("trainer.train_epoch([])", "ValueError")
+        student.raises("trainer.evaluate([])", "ValueError")
 
 
 @check("training.accuracy.forms", "accuracy() handles labels as (N,), (N, 1), lists and float "

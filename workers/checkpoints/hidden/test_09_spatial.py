@@ -6,10 +6,10 @@ import numpy as np
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
 from harness.checkpoints.inputs import Cases, fixed, floats, results
 from harness.checkpoints.perf import Workload, peak_ratio_to_reference
-from harness.checkpoints.public.test_07_autograd import add_graph, grads, numeric_grad
+from harness.checkpoints.public.test_07_autograd import add_graph, grads, numeric_gradients
 from harness.checkpoints.public.test_09_spatial import (
     GAMMA, BETA, IMPORT, RNG, assert_gradients, assert_pool, assert_running_stats, backward,
-    batch_norm, batch_norm_layer, conv_layer, pool, tensor)
+    batch_norm, batch_norm_layer, bn_case, conv_layer, distinct, pool, tensor)
 from harness.checkpoints.public.test_16_kernels import conv2d
 
 SPEED_BOUND = 5.0   # im2col students land at 1-2.5x; a Python loop over the pixels at ~9x
@@ -18,21 +18,27 @@ MEMORY_BOUND = 2.5   # im2col copying every window before striding lands at abou
 
 @check("spatial.conv2d.overlap_gradients", "a 3 x 3 Conv2d with stride 2 and padding 1 "
        "(overlapping windows) passes back gradients that match finite differences", "hidden")
-def test_conv2d_overlap_gradients(student):
-    x, w, b = RNG.normal(size=(2, 2, 7, 8)), RNG.normal(size=(3, 2, 3, 3)), RNG.normal(size=3)
-    upstream = RNG.normal(size=conv2d(x, w, b, 2, 1).shape)
-    student.exec(f"{IMPORT}\n{conv_layer('conv', w, b, stride=2, padding=1)}"
-                 f"{tensor('x', x, grad=True)}"
-                 + backward("conv(x)", upstream) +
-                 "weight, bias = conv.weight, conv.bias")
-    assert_gradients(student, lambda x, weight, bias: conv2d(x, weight, bias, 2, 1),
-                     {"x": x, "weight": w, "bias": b}, upstream)
+def test_conv2d_overlap_gradients(student, rng):
+    c_in, c_out = (int(v) for v in rng.integers(1, 4, size=2))
+    shapes = ((1, c_in, *(int(v) for v in rng.integers(5, 9, size=2))), (c_out, c_in, 3, 3),
+              (c_out,))
+    for (x, w, b), source in (((RNG.normal(size=(2, 2, 7, 8)), RNG.normal(size=(3, 2, 3, 3)),
+                                RNG.normal(size=3)), RNG),
+                              ([rng.normal(size=shape) for shape in shapes], rng)):
+        upstream = source.normal(size=conv2d(x, w, b, 2, 1).shape)
+        student.exec(f"{IMPORT}\n{conv_layer('conv', w, b, stride=2, padding=1)}"
+                     f"{tensor('x', x, grad=True)}"
+                     + backward("conv(x)", upstream) +
+                     "weight, bias = conv.weight, conv.bias")
+        assert_gradients(student, lambda x, weight, bias: conv2d(x, weight, bias, 2, 1),
+                         {"x": x, "weight": w, "bias": b}, upstream)
 
 
 @check("spatial.conv2d.init", "a new Conv2d(3, 8, 3) has He-uniform weights (8, 3, 3, 3), a zero "
        "bias, and computes with them", "hidden")
-def test_conv2d_init(student):
+def test_conv2d_init(student, rng):
     x = RNG.normal(size=(1, 3, 5, 5))
+    x = np.concatenate([x, rng.normal(size=(int(rng.integers(1, 3)), 3, 5, 5))])
     student.exec(f"{IMPORT}\nconv = Conv2d(3, 8, 3)\n{tensor('x', x)}"
                  "y = conv(Tensor(x.data.astype(np.float32)))")
     weight, bias = student.array("conv.weight"), student.array("conv.bias")
@@ -49,58 +55,83 @@ def test_conv2d_init(student):
 
 @check("spatial.conv2d.bad_input", "Conv2d raises ValueError for an input with the wrong number "
        "of channels or smaller than the kernel", "hidden")
-def test_conv2d_bad_input(student):
+def test_conv2d_bad_input(student, rng):
     student.exec(f"{IMPORT}\nconv = Conv2d(3, 2, 3)\n_ = conv(Tensor(np.zeros((1, 3, 4, 4))))")
     student.raises("conv(Tensor(np.zeros((1, 2, 4, 4))))", "ValueError")
     student.raises("conv(Tensor(np.zeros((1, 3, 2, 2))))", "ValueError")
+    c_in, k = int(rng.integers(1, 5)), int(rng.integers(2, 5))
+    wrong = int(rng.choice([c for c in range(1, 6) if c != c_in]))
+    short = int(rng.integers(1, k))
+    student.exec(f"bad = Conv2d({c_in}, 2, {k})\n"
+                 f"_ = bad(Tensor(np.ones((1, {c_in}, {k}, {k + 1}))))")
+    for shape in ((2, wrong, k + 1, k + 1), (1, c_in, short, k + 2), (1, c_in, k + 2, short)):
+        student.raises(f"bad(Tensor(np.ones({shape})))", "ValueError")
 
 
 @check("spatial.maxpool.overlapping", "MaxPool2d(3, stride=2) (overlapping windows): values, "
        "and an element that is the max of two windows gets both gradients", "hidden")
-def test_maxpool_overlapping(student):
+def test_maxpool_overlapping(student, rng):
     x = RNG.permutation(98).reshape(2, 1, 7, 7) / 7.0   # distinct values: one max a window
     assert_pool(student, "MaxPool2d(3, stride=2)", x, 3, 2, np.max)
+    shape = (1, int(rng.integers(1, 3)), *(int(v) for v in rng.integers(5, 10, size=2)))
+    assert_pool(student, "MaxPool2d(3, stride=2)", distinct(rng, shape, 7.0), 3, 2, np.max, rng)
 
 
 @check("spatial.maxpool.ties", "a window whose maximum appears twice passes its gradient back "
        "once, to a maximal element", "hidden")
-def test_maxpool_ties(student):
+def test_maxpool_ties(student, rng):
     x = np.array([[[[1.0, 5.0, 0.0, 2.0], [5.0, 2.0, 2.0, 2.0]]]])
+    tied = rng.integers(0, 3, size=(1, 1, 2, 2 * int(rng.integers(3, 7)))).astype(float)
+    for x, upstream in ((x, np.array([[[[3.0, 4.0]]]])),
+                        (tied, rng.uniform(1, 5, size=(1, 1, 1, tied.shape[3] // 2)).round(2))):
+        assert_ties_split(student, x, upstream)
+
+
+def assert_ties_split(student, x, upstream):
+    """Each 2 x 2 window of a one-row-of-windows ``x`` passes its upstream gradient once, to
+    elements equal to its maximum."""
     student.exec(f"{IMPORT}\n{tensor('x', x, grad=True)}"
-                 + backward("MaxPool2d(2)(x)", np.array([[[[3.0, 4.0]]]])))
+                 + backward("MaxPool2d(2)(x)", upstream))
     (grad,) = grads(student, "x")
-    for window, upstream in ((np.s_[..., 0:2], 3.0), (np.s_[..., 2:4], 4.0)):
-        g, values = grad[window], x[window]
-        if not np.isclose(g.sum(), upstream) or np.any(g[values < values.max()] != 0):
-            raise AssertionError(f"x.grad is\n{grad}\nbut each 2 x 2 window should pass its "
-                                 "gradient (3 and 4) once, to elements equal to its maximum")
+    for j, g_out in enumerate(upstream.ravel()):
+        g, values = grad[..., 2 * j:2 * j + 2], x[..., 2 * j:2 * j + 2]
+        if not np.isclose(g.sum(), g_out) or np.any(g[values < values.max()] != 0):
+            raise AssertionError(f"x.grad is\n{grad}\nbut each 2 x 2 window of x =\n{x}\n"
+                                 f"should pass its gradient ({upstream.ravel().tolist()}) once, "
+                                 "to elements equal to its maximum")
 
 
 @check("spatial.batchnorm.eval_gradient", "in eval mode BatchNorm2d's input gradient is "
        "weight / sqrt(running_var + eps) times the upstream gradient", "hidden")
-def test_batchnorm_eval_gradient(student):
+def test_batchnorm_eval_gradient(student, rng):
     x = RNG.normal(size=(2, 3, 2, 3))
-    upstream = RNG.normal(size=x.shape)
-    student.exec(f"{IMPORT}\n{batch_norm_layer('bn')}bn.eval()\n{tensor('x', x, grad=True)}"
-                 + backward("bn(x)", upstream) +
-                 "gamma, beta = bn.weight, bn.bias")
-    mean, var = np.zeros(3), np.ones(3)
-    assert_gradients(student, lambda x, gamma, beta: batch_norm(x, gamma, beta, mean, var),
-                     {"x": x, "gamma": GAMMA, "beta": BETA}, upstream)
+    for (x, gamma, beta), source in (((x, GAMMA, BETA), RNG), (bn_case(rng), rng)):
+        upstream = source.normal(size=x.shape)
+        student.exec(f"{IMPORT}\n{batch_norm_layer('bn', gamma=gamma, beta=beta)}bn.eval()\n"
+                     f"{tensor('x', x, grad=True)}" + backward("bn(x)", upstream) +
+                     "gamma, beta = bn.weight, bn.bias")
+        mean, var = np.zeros(len(gamma)), np.ones(len(gamma))
+        assert_gradients(student, lambda x, gamma, beta: batch_norm(x, gamma, beta, mean, var),
+                         {"x": x, "gamma": gamma, "beta": beta}, upstream)
 
 
 @check("spatial.batchnorm1d.values_gradients", "BatchNorm1d normalises each feature of a "
        "(batch, features) input; its gradients match finite differences", "hidden")
-def test_batchnorm1d(student):
+def test_batchnorm1d(student, rng):
     x, upstream = RNG.normal(1.0, 2.0, size=(5, 3)), RNG.normal(size=(5, 3))
-    student.exec(f"{IMPORT}\n{batch_norm_layer('bn', cls='BatchNorm1d')}"
-                 f"{tensor('x', x, grad=True)}y = bn(x)\n"
-                 + backward("y", upstream) +
-                 "gamma, beta = bn.weight, bn.bias")
-    assert_array(student.array("y"), batch_norm(x, GAMMA, BETA), rtol=1e-6, atol=1e-6,
-                 what="BatchNorm1d(3)(x) for x of shape (5, 3)")
-    assert_gradients(student, lambda x, gamma, beta: batch_norm(x, gamma, beta),
-                     {"x": x, "gamma": GAMMA, "beta": BETA}, upstream)
+    images, gamma, beta = bn_case(rng)
+    rows = images.transpose(0, 2, 3, 1).reshape(-1, len(gamma))   # each pixel a row of features
+    for x, upstream, gamma, beta in ((x, upstream, GAMMA, BETA),
+                                     (rows, rng.normal(size=rows.shape), gamma, beta)):
+        layer = batch_norm_layer('bn', cls='BatchNorm1d', gamma=gamma, beta=beta)
+        student.exec(f"{IMPORT}\n{layer}"
+                     f"{tensor('x', x, grad=True)}y = bn(x)\n"
+                     + backward("y", upstream) +
+                     "gamma, beta = bn.weight, bn.bias")
+        assert_array(student.array("y"), batch_norm(x, gamma, beta), rtol=1e-6, atol=1e-6,
+                     what=f"BatchNorm1d({len(gamma)})(x) for x of shape {x.shape}")
+        assert_gradients(student, lambda x, gamma, beta: batch_norm(x, gamma, beta),
+                         {"x": x, "gamma": gamma, "beta": beta}, upstream)
 
 
 def conv_work(x_shape, c_out, stride, padding):
@@ -215,15 +246,6 @@ def test_batchnorm_steps(student, rng):
                              f"momentum={momentum})")
         assert_array(student.array("y"), batch_norm(probe, GAMMA, BETA, mean, var), rtol=1e-5,
                      atol=1e-6, what=f"{cls} in eval mode after 4 training batches")
-
-
-def numeric_gradients(forward):
-    """``add_graph``'s gradient function for ``forward`` (NumPy, float64): central differences
-    of sum(upstream * forward(...)) with respect to each input."""
-    def gradients(upstream, *inputs):
-        return tuple(numeric_grad(lambda v, i=i: np.sum(upstream * forward(
-            *inputs[:i], v, *inputs[i + 1:])), inputs[i]) for i in range(len(inputs)))
-    return gradients
 
 
 @check("spatial.float32.kept", "conv2d (stride 2, padding 1), MaxPool2d, AvgPool2d, BatchNorm2d and "

@@ -8,39 +8,53 @@ import pytest
 
 from harness.checkpoints import assert_array, assert_equal, check
 from harness.checkpoints.public.test_10_dataloader import (
-    IMPORT, WRITE_CIFAR, assert_cifar, assert_crops, dataset, epoch, rows_seen)
+    BATCHES, IMPORT, assert_cifar, assert_crops, cifar_formula, dataset, epoch,
+    loader_case, rows_seen, write_cifar)
 from harness.checkpoints.public.test_13_attention import literal
 
 
 @check("dataloader.shuffle.partial_batches", "shuffling keeps the last partial batch (every "
        "item once), or drops it with drop_last (no item twice)", "hidden")
-def test_shuffle_partial_batches(student):
-    student.exec(dataset(11) + "kept = DataLoader(ds, batch_size=4, shuffle=True, seed=3)\n"
-                 "dropped = DataLoader(ds, batch_size=4, shuffle=True, drop_last=True, seed=3)")
-    kept = epoch(student, "kept")
-    assert_equal([len(b[0]) for b in kept], [4, 4, 3], what="the batch sizes when shuffling")
-    assert_equal(sorted(rows_seen(kept)), list(range(11)), what="the sorted rows of one epoch")
-    dropped = rows_seen(epoch(student, "dropped"))
-    if len(dropped) != 8 or len(set(dropped)) != 8:
-        raise AssertionError(f"shuffle with drop_last gave rows {dropped}: expected 8 distinct")
+def test_shuffle_partial_batches(student, rng):
+    for (n, size), seed in (((11, 4), 3), (loader_case(rng), int(rng.integers(10**6)))):
+        student.exec(dataset(n) + f"kept = DataLoader(ds, batch_size={size}, shuffle=True, "
+                     f"seed={seed})\ndropped = DataLoader(ds, batch_size={size}, shuffle=True, "
+                     f"drop_last=True, seed={seed})")
+        kept = epoch(student, "kept")
+        assert_equal([len(b[0]) for b in kept], [size] * (n // size) + [n % size],
+                     what=f"the batch sizes when shuffling {n} items in batches of {size}")
+        assert_equal(sorted(rows_seen(kept)), list(range(n)), what="the sorted rows of one epoch")
+        dropped, whole = rows_seen(epoch(student, "dropped")), n - n % size
+        if len(dropped) != whole or len(set(dropped)) != whole:
+            raise AssertionError(f"shuffle with drop_last gave rows {dropped}: expected {whole} "
+                                 "distinct")
 
 
 @check("dataloader.loader.one_big_batch", "a batch_size larger than the dataset gives one batch "
        "of everything (none with drop_last)", "hidden")
-def test_one_big_batch(student):
-    student.exec(dataset(7))
-    assert_equal([len(b[0]) for b in epoch(student, "DataLoader(ds, batch_size=50)")], [7],
-                 what="the batch sizes for 7 items and batch_size=50")
-    assert_equal(epoch(student, "DataLoader(ds, batch_size=50, drop_last=True)"), [],
-                 what="the batches for 7 items, batch_size=50 and drop_last=True")
+def test_one_big_batch(student, rng):
+    n = int(rng.integers(2, 30))
+    for n, size in ((7, 50), (n, n + int(rng.integers(1, 40)))):
+        student.exec(dataset(n))
+        assert_equal([len(b[0]) for b in epoch(student, f"DataLoader(ds, batch_size={size})")],
+                     [n], what=f"the batch sizes for {n} items and batch_size={size}")
+        assert_equal(epoch(student, f"DataLoader(ds, batch_size={size}, drop_last=True)"), [],
+                     what=f"the batches for {n} items, batch_size={size} and drop_last=True")
 
 
 @check("dataloader.transforms.random", "RandomCrop picks varied windows and "
        "RandomHorizontalFlip(0.5) flips about half the images", "hidden")
-def test_transforms_random(student):
-    images = np.tile((np.arange(2 * 8 * 8) % 250 + 1).astype(np.uint8).reshape(1, 2, 8, 8),
-                     (64, 1, 1, 1))
-    student.exec(f"{IMPORT}\nimages = {literal(images)}\nrng = np.random.default_rng(5)\n"
+def test_transforms_random(student, rng):
+    image = (np.arange(2 * 8 * 8) % 250 + 1).astype(np.uint8).reshape(1, 2, 8, 8)
+    for image, seed in ((image, 5), (rng.integers(1, 256, (1, 2, 8, 8)).astype(np.uint8),
+                                     int(rng.integers(10**6)))):
+        assert_varied_augmentations(student, np.tile(image, (64, 1, 1, 1)), seed)
+
+
+def assert_varied_augmentations(student, images, seed):
+    """64 copies of one image: RandomCrop(8, padding=4) must use many offsets, and
+    RandomHorizontalFlip(0.5) flip about half of 512 copies."""
+    student.exec(f"{IMPORT}\nimages = {literal(images)}\nrng = np.random.default_rng({seed})\n"
                  "many = np.repeat(images, 8, axis=0)")
     offsets = assert_crops(student.array("RandomCrop(8, padding=4)(images, rng)"), images, 8, 4)
     if len(set(offsets)) < 10:
@@ -59,9 +73,10 @@ def test_transforms_random(student):
 
 @check("dataloader.cifar.batches_folder", "load_cifar10 also accepts the cifar-10-batches-py "
        "folder itself", "hidden")
-def test_cifar_batches_folder(student):
-    student.exec(f"{IMPORT}\n{WRITE_CIFAR}")
-    assert_cifar(student, "load_cifar10(folder, 'test')", "test")
+def test_cifar_batches_folder(student, rng):
+    for formula in ((7, 13), cifar_formula(rng)):
+        student.exec(f"{IMPORT}\n{write_cifar(*formula)}")
+        assert_cifar(student, "load_cifar10(folder, 'test')", "test", formula)
 
 
 def failure_naming(student, code, file):
@@ -73,45 +88,62 @@ def failure_naming(student, code, file):
 
 @check("dataloader.cifar.missing_batch", "a missing CIFAR-10 batch file raises "
        "FileNotFoundError naming it", "hidden")
-def test_cifar_missing_batch(student):
-    student.exec(f"{IMPORT}\n{WRITE_CIFAR}_ = load_cifar10(root, 'train')\n"
-                 "os.remove(os.path.join(folder, 'data_batch_4'))")
-    student.raises("load_cifar10(root, 'train')", "FileNotFoundError")
-    failure_naming(student, "load_cifar10(root, 'train')", "data_batch_4")
+def test_cifar_missing_batch(student, rng):
+    for formula, name in (((7, 13), "data_batch_4"),
+                          (cifar_formula(rng), str(rng.choice(BATCHES[:5])))):
+        student.exec(f"{IMPORT}\n{write_cifar(*formula)}_ = load_cifar10(root, 'train')\n"
+                     f"os.remove(os.path.join(folder, {name!r}))")
+        student.raises("load_cifar10(root, 'train')", "FileNotFoundError")
+        failure_naming(student, "load_cifar10(root, 'train')", name)
 
 
 @check("dataloader.cifar.corrupt_batch", "a truncated CIFAR-10 batch file, or one with fewer "
        "labels than images, raises an error naming it", "hidden")
-def test_cifar_corrupt_batch(student):
-    student.exec(f"{IMPORT}\n{WRITE_CIFAR}_ = load_cifar10(root, 'train')\n"
-                 "path = os.path.join(folder, 'data_batch_2')\n"
-                 "whole = open(path, 'rb').read()\nopen(path, 'wb').write(whole[:len(whole) // 2])")
-    failure_naming(student, "load_cifar10(root, 'train')", "data_batch_2")
-    student.exec("open(path, 'wb').write(whole)\npath = os.path.join(folder, 'data_batch_3')\n"
-                 "with open(path, 'rb') as f:\n    batch = pickle.load(f, encoding='bytes')\n"
-                 "batch[b'labels'] = batch[b'labels'][:2]\n"
-                 "with open(path, 'wb') as f:\n    pickle.dump(batch, f, protocol=2)")
-    failure_naming(student, "load_cifar10(root, 'train')", "data_batch_3")
+def test_cifar_corrupt_batch(student, rng):
+    for formula, (truncated, short) in (((7, 13), ("data_batch_2", "data_batch_3")),
+                                        (cifar_formula(rng), rng.choice(BATCHES[:5], size=2,
+                                                                        replace=False))):
+        student.exec(f"{IMPORT}\n{write_cifar(*formula)}_ = load_cifar10(root, 'train')\n"
+                     f"path = os.path.join(folder, {str(truncated)!r})\nwhole = open(path, "
+                     "'rb').read()\nopen(path, 'wb').write(whole[:len(whole) // 2])")
+        failure_naming(student, "load_cifar10(root, 'train')", str(truncated))
+        student.exec(f"open(path, 'wb').write(whole)\npath = os.path.join(folder, {str(short)!r})\n"
+                     "with open(path, 'rb') as f:\n    batch = pickle.load(f, encoding='bytes')\n"
+                     "batch[b'labels'] = batch[b'labels'][:2]\n"
+                     "with open(path, 'wb') as f:\n    pickle.dump(batch, f, protocol=2)")
+        failure_naming(student, "load_cifar10(root, 'train')", str(short))
 
 
-def tiny_image(label, i):
+def tiny_image(label, i, shift=0):
     """The (3, 6, 5) uint8 image ``i`` of class ``label`` in the fake image folder."""
-    return ((np.arange(90).reshape(3, 6, 5) * 11 + 50 * label + 7 * i) % 256).astype(np.uint8)
+    return ((np.arange(90).reshape(3, 6, 5) * 11 + 50 * label + 7 * i + shift) % 256).astype(
+        np.uint8)
 
 
-# Classes written in an order that is not the sorted one, so labels must come from sorting.
-WRITE_FOLDER = "import os, tempfile\nfrom PIL import Image\nroot = tempfile.mkdtemp()\n" + \
-    inspect.getsource(tiny_image) + """for label, name in ((1, "cat"), (0, "airplane")):
+def write_folder(names=("airplane", "cat"), shift=0):
+    """Runner code writing <root>/train/<name>/{0,1}.png for two class names (sorted), the
+    later name first, so labels must come from sorting."""
+    return ("import os, tempfile\nfrom PIL import Image\nroot = tempfile.mkdtemp()\n"
+            + inspect.getsource(tiny_image)
+            + f"""for label, name in ((1, {names[1]!r}), (0, {names[0]!r})):
     os.makedirs(os.path.join(root, "train", name))
     for i in range(2):
-        Image.fromarray(tiny_image(label, i).transpose(1, 2, 0)).save(
-            os.path.join(root, "train", name, f"{i}.png"))
-"""
+        Image.fromarray(tiny_image(label, i, {shift}).transpose(1, 2, 0)).save(
+            os.path.join(root, "train", name, f"{{i}}.png"))
+""")
 
 
-def assert_folder_read(student, source):
-    """``images, labels`` in the runner must be the fake folder's, airplane (0) before cat (1)."""
-    expected = np.stack([tiny_image(label, i) for label in (0, 1) for i in range(2)])
+def folder_case(rng):
+    """A job's own two class names (sorted) and pixel shift for ``write_folder``."""
+    names = sorted(rng.choice(["bird", "deer", "dog", "frog", "horse", "ship", "truck"], size=2,
+                              replace=False).tolist())
+    return names, int(rng.integers(1, 256))
+
+
+def assert_folder_read(student, source, shift=0):
+    """``images, labels`` in the runner must be the fake folder's, the first name (0) before
+    the second (1)."""
+    expected = np.stack([tiny_image(label, i, shift) for label in (0, 1) for i in range(2)])
     assert_array(student.array("images"), expected, dtype=np.uint8,
                  what=f"the images of {source}")
     assert_array(student.array("labels"), [0, 0, 1, 1], dtype=np.int64,
@@ -128,32 +160,42 @@ def needs_pillow(student):
 
 @check("dataloader.cifar.image_folder", "load_cifar10 reads <split>/<class>/*.png, labels "
        "following the sorted class names; a damaged PNG raises an error naming it", "hidden")
-def test_cifar_image_folder(student):
+def test_cifar_image_folder(student, rng):
     needs_pillow(student)
-    student.exec(f"{IMPORT}\n{WRITE_FOLDER}images, labels = load_cifar10(root, 'train')")
-    assert_folder_read(student, "a folder train/{airplane,cat}/{0,1}.png")
-    student.exec("open(os.path.join(root, 'train', 'cat', '1.png'), 'wb').write(b'not a png')")
-    failure_naming(student, "load_cifar10(root, 'train')", "1.png")
+    for names, shift in ((("airplane", "cat"), 0), folder_case(rng)):
+        student.exec(f"{IMPORT}\n{write_folder(names, shift)}"
+                     "images, labels = load_cifar10(root, 'train')")
+        assert_folder_read(student, f"a folder train/{{{','.join(names)}}}/{{0,1}}.png", shift)
+        student.exec(f"open(os.path.join(root, 'train', {names[1]!r}, '1.png'), 'wb')"
+                     ".write(b'not a png')")
+        failure_naming(student, "load_cifar10(root, 'train')", "1.png")
 
 
 @check("dataloader.cifar.image_tarball", "load_cifar10 reads a .tar.gz of <split>/<class>/*.png "
        "like the folder it holds", "hidden")
-def test_cifar_image_tarball(student):
+def test_cifar_image_tarball(student, rng):
     needs_pillow(student)
-    student.exec(f"{IMPORT}\n{WRITE_FOLDER}import tarfile\n"
-                 "archive = os.path.join(root, 'cifar10-png.tar.gz')\n"
-                 "with tarfile.open(archive, 'w:gz') as tar:\n"
-                 "    tar.add(os.path.join(root, 'train'), arcname='cifar10/train')\n"
-                 "images, labels = load_cifar10(archive, 'train')")
-    assert_folder_read(student, "a .tar.gz of cifar10/train/{airplane,cat}/{0,1}.png")
+    for names, shift in ((("airplane", "cat"), 0), folder_case(rng)):
+        student.exec(f"{IMPORT}\n{write_folder(names, shift)}import tarfile\n"
+                     "archive = os.path.join(root, 'cifar10-png.tar.gz')\n"
+                     "with tarfile.open(archive, 'w:gz') as tar:\n"
+                     "    tar.add(os.path.join(root, 'train'), arcname='cifar10/train')\n"
+                     "images, labels = load_cifar10(archive, 'train')")
+        assert_folder_read(student, f"a .tar.gz of cifar10/train/{{{','.join(names)}}}/{{0,1}}"
+                           ".png", shift)
 
 
 @check("dataloader.cifar.image_modes", "load_cifar10 gives grey and RGBA PNGs as 3-channel "
        "RGB images: grey copied to each channel, alpha dropped", "hidden")
-def test_cifar_image_modes(student):
+def test_cifar_image_modes(student, rng):
     needs_pillow(student)
-    grey = tiny_image(0, 0)[0]
-    rgba = np.concatenate([tiny_image(1, 1), tiny_image(0, 1)[:1]])
+    for shift in (0, int(rng.integers(1, 256))):
+        assert_modes_read(student, tiny_image(0, 0, shift)[0],
+                          np.concatenate([tiny_image(1, 1, shift), tiny_image(0, 1, shift)[:1]]))
+
+
+def assert_modes_read(student, grey, rgba):
+    """A grey and an RGBA PNG of test/bird come back as RGB: grey copied, alpha dropped."""
     student.exec(f"{IMPORT}\nimport os, tempfile\nfrom PIL import Image\n"
                  "root = tempfile.mkdtemp()\nos.makedirs(os.path.join(root, 'test', 'bird'))\n"
                  f"Image.fromarray({literal(grey)}, 'L').save(os.path.join(root, 'test', 'bird', "

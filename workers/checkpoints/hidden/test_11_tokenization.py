@@ -9,19 +9,9 @@ import numpy as np
 from harness.checkpoints import assert_equal, check, ratio_to_reference
 from harness.checkpoints.perf import Workload
 from harness.checkpoints.public.test_11_tokenization import (
-    CORPUS, IMPORT, TEXT, UNKNOWN, roundtrip, vocabulary)
+    CORPUS, IMPORT, TEXT, UNKNOWN, generated_corpus, job_corpus, roundtrip, vocabulary)
 
 SPEED_BOUND = 15.0   # recounting the whole corpus after each merge lands at ~30x, words ~12x
-
-
-def generated_corpus(words=1000, seed=11):
-    """About 5 KB of made-up words, some much more frequent than others, as in real text."""
-    rng = np.random.default_rng(seed)
-    syllables = "ka to ri me su na lo pe chi ra de mi on en th an er in st qu".split()
-    lexicon = ["".join(rng.choice(syllables, size=rng.integers(1, 4))) for _ in range(400)]
-    weights = 1 / np.sqrt(np.arange(1, len(lexicon) + 1))
-    text = " ".join(rng.choice(lexicon, size=words, p=weights / weights.sum()))
-    return text.replace("qu", "qu.\n", 40)
 
 
 def trained_tokens(student_value, reference_value, inputs):
@@ -52,42 +42,60 @@ SPEED_WORK = Workload(
 
 @check("tokenization.bpe.within_words", "no BPE token spans two words: a token is a word piece "
        "(with at most its leading space) or a run of whitespace", "hidden")
-def test_bpe_within_words(student):
-    student.exec(f"{IMPORT}\nbpe = BPETokenizer(116).train({CORPUS!r})")
-    crossing = [t for t in vocabulary(student, "bpe") if not re.fullmatch(r" ?\S+|\s+", t)]
-    if crossing:
-        raise AssertionError(f"these tokens span more than one word: {crossing[:8]}")
+def test_bpe_within_words(student, rng):
+    for corpus, size in ((CORPUS, 116), (job_corpus(rng)[0], int(rng.integers(80, 160)))):
+        student.exec(f"{IMPORT}\nbpe = BPETokenizer({size}).train({corpus!r})")
+        crossing = [t for t in vocabulary(student, "bpe") if not re.fullmatch(r" ?\S+|\s+", t)]
+        if crossing:
+            raise AssertionError(f"these tokens of BPETokenizer({size}) span more than one "
+                                 f"word: {crossing[:8]}")
 
 
 @check("tokenization.errors", "decode rejects ids outside the vocabulary, and BPE rejects a "
        "vocab_size too small for the corpus's characters (ValueError)", "hidden")
-def test_errors(student):
-    student.exec(f"{IMPORT}\ntok = CharTokenizer('abc')\nbpe = BPETokenizer(30).train({TEXT!r})")
-    roundtrip(student, "tok", "cab")
-    roundtrip(student, "bpe", TEXT)
-    student.raises("tok.decode([1, 4])", "ValueError")
-    student.raises("bpe.decode([-1])", "ValueError")
-    student.raises(f"BPETokenizer(10).train({TEXT!r})", "ValueError")
+def test_errors(student, rng):
+    letters = rng.permutation(list("abcdefghijklmnopqrstuvwxyz"))[:int(rng.integers(3, 9))]
+    text = job_corpus(rng)[1]
+    distinct = len(set(text)) + 1   # its characters and the unknown token
+    for letters, word, text, size, small, beyond, below in (
+            ("abc", "cab", TEXT, 30, 10, 4, -1),
+            ("".join(letters), "".join(rng.permutation(letters)), text,
+             distinct + int(rng.integers(0, 20)), int(rng.integers(2, distinct)),
+             len(letters) + 1 + int(rng.integers(0, 50)), -int(rng.integers(1, 50)))):
+        student.exec(f"{IMPORT}\ntok = CharTokenizer({letters!r})\n"
+                     f"bpe = BPETokenizer({size}).train({text!r})")
+        roundtrip(student, "tok", word)
+        roundtrip(student, "bpe", text)
+        student.raises(f"tok.decode([1, {beyond}])", "ValueError")
+        student.raises(f"bpe.decode([{below}])", "ValueError")
+        student.raises(f"BPETokenizer({small}).train({text!r})", "ValueError")
 
 
 @check("tokenization.bpe.retrain", "training a BPETokenizer again forgets the first corpus",
        "hidden")
-def test_bpe_retrain(student):
-    student.exec(f"{IMPORT}\nbpe = BPETokenizer(40).train({CORPUS!r})\nbpe.train('aaa bbb aaa')")
-    tokens = vocabulary(student, "bpe")
-    if set("".join(tokens)) - {UNKNOWN} != {"a", "b", " "}:
-        raise AssertionError(f"after train('aaa bbb aaa') the vocabulary still holds tokens "
-                             f"of the first corpus: {sorted(tokens)[:12]}")
-    assert_equal(student.eval("bpe.decode(bpe.encode('cab'))"), f"{UNKNOWN}ab",
-                 what="decode(encode('cab')) after retraining on 'aaa bbb aaa'")
+def test_bpe_retrain(student, rng):
+    a, b, c = rng.permutation(list("abcdefghijklmnopqrstuvwxyz"))[:3]
+    second = f"{a * int(rng.integers(2, 5))} {b * int(rng.integers(2, 5))} {a * 3}"
+    for first, (a, b, c), second in ((CORPUS, "abc", "aaa bbb aaa"),
+                                     (job_corpus(rng)[0], (a, b, c), second)):
+        student.exec(f"{IMPORT}\nbpe = BPETokenizer(40).train({first!r})\n"
+                     f"bpe.train({second!r})")
+        tokens = vocabulary(student, "bpe")
+        if set("".join(tokens)) - {UNKNOWN} != {a, b, " "}:
+            raise AssertionError(f"after train({second!r}) the vocabulary still holds tokens "
+                                 f"of the first corpus: {sorted(tokens)[:12]}")
+        assert_equal(student.eval(f"bpe.decode(bpe.encode({c + a + b!r}))"), f"{UNKNOWN}{a}{b}",
+                     what=f"decode(encode({c + a + b!r})) after retraining on {second!r}")
 
 
 @check("tokenization.decode.arrays", "decode also takes ids as a NumPy array or a Tensor", "hidden")
-def test_decode_arrays(student):
-    student.exec(f"{IMPORT}\nfrom tinytorch.core.tensor import Tensor\n"
-                 f"bpe = BPETokenizer(60).train({CORPUS!r})\nids = bpe.encode({TEXT!r})")
-    assert_equal(student.eval("bpe.decode(np.array(ids))"), TEXT, what="bpe.decode(np.array(ids))")
-    assert_equal(student.eval("bpe.decode(Tensor(ids))"), TEXT, what="bpe.decode(Tensor(ids))")
+def test_decode_arrays(student, rng):
+    for corpus, text in ((CORPUS, TEXT), job_corpus(rng)):
+        student.exec(f"{IMPORT}\nfrom tinytorch.core.tensor import Tensor\n"
+                     f"bpe = BPETokenizer(60).train({corpus!r})\nids = bpe.encode({text!r})")
+        assert_equal(student.eval("bpe.decode(np.array(ids))"), text,
+                     what="bpe.decode(np.array(ids))")
+        assert_equal(student.eval("bpe.decode(Tensor(ids))"), text, what="bpe.decode(Tensor(ids))")
 
 
 UNICODE = "na\u00efve caf\u00e9 \u2014 \u65e5\u672c\u8a9e \U0001f600\U0001f600 caf\u00e9\r\n"
@@ -95,17 +103,20 @@ UNICODE = "na\u00efve caf\u00e9 \u2014 \u65e5\u672c\u8a9e \U0001f600\U0001f600 c
 
 @check("tokenization.unicode.roundtrip", "both tokenizers round-trip text with accents, CJK, "
        "emoji and \\r\\n; U+FFFD in a corpus is the unknown token, not a new one", "hidden")
-def test_unicode_roundtrip(student):
-    student.exec(f"{IMPORT}\ntok = CharTokenizer({UNICODE!r})\n"
-                 f"bpe = BPETokenizer(40).train({UNICODE * 3!r})")
-    for tokenizer in ("tok", "bpe"):
-        roundtrip(student, tokenizer, UNICODE)
-    student.exec(f"with_unknown = CharTokenizer({UNKNOWN + UNICODE!r})")
-    assert_equal(student.eval("with_unknown.vocab_size"), len(set(UNICODE)) + 1,
-                 what=f"vocab_size for a corpus of {len(set(UNICODE))} distinct characters and "
-                 "U+FFFD (the unknown token's own character)")
-    assert_equal(student.eval(f"with_unknown.encode({UNKNOWN!r})"), [student.eval("tok.unk_id")],
-                 what="the ids of U+FFFD")
+def test_unicode_roundtrip(student, rng):
+    words = UNICODE.split(" ")
+    shuffled = " ".join(words[i] for i in rng.choice(len(words), size=len(words) + 3))
+    for text in (UNICODE, shuffled + "\r\n"):
+        student.exec(f"{IMPORT}\ntok = CharTokenizer({text!r})\n"
+                     f"bpe = BPETokenizer(40).train({text * 3!r})")
+        for tokenizer in ("tok", "bpe"):
+            roundtrip(student, tokenizer, text)
+        student.exec(f"with_unknown = CharTokenizer({UNKNOWN + text!r})")
+        assert_equal(student.eval("with_unknown.vocab_size"), len(set(text)) + 1,
+                     what=f"vocab_size for a corpus of {len(set(text))} distinct characters and "
+                     "U+FFFD (the unknown token's own character)")
+        assert_equal(student.eval(f"with_unknown.encode({UNKNOWN!r})"),
+                     [student.eval("tok.unk_id")], what="the ids of U+FFFD")
 
 
 @check("tokenization.bpe.speed", "BPETokenizer(250).train on 5 KB of text is about as fast as "
