@@ -35,11 +35,36 @@ def regression_data(rng):
     return floats(rng, (rows, 3)).astype(np.float64), floats(rng, (rows, 1)).astype(np.float64)
 
 
-def sgd_step(weight, bias, x, y, lr=0.1):
-    """One plain SGD step of a Linear model on the MSE of one batch, and that loss."""
+def mse_gradients(weight, bias, x, y):
+    """The gradients of a Linear model's MSE on one batch, and that loss."""
     error = x @ weight + bias - y
     upstream = 2 * error / error.size
-    return weight - lr * x.T @ upstream, bias - lr * upstream.sum(axis=0), np.mean(error ** 2)
+    return x.T @ upstream, upstream.sum(axis=0), np.mean(error ** 2)
+
+
+def sgd_step(weight, bias, x, y, lr=0.1):
+    """One plain SGD step of a Linear model on the MSE of one batch, and that loss."""
+    grad_w, grad_b, loss = mse_gradients(weight, bias, x, y)
+    return weight - lr * grad_w, bias - lr * grad_b, loss
+
+
+def adam_epochs(params, data, epochs, lr=0.05, gamma=0.9, betas=(0.9, 0.999), eps=1e-8):
+    """A Linear model's (weight, bias) after ``epochs`` passes of Adam over the batches in
+    ``data`` on the MSE, the learning rate times ``gamma`` after every step (``StepLR(opt, 1,
+    gamma)`` stepped per batch), and the learning rate at each epoch's end."""
+    moments, step, rates = [(0.0, 0.0)] * len(params), 0, []
+    for _ in range(epochs):
+        for x, y in data:
+            step += 1
+            grads = mse_gradients(*params, x, y)[:2]
+            moments = [(betas[0] * m + (1 - betas[0]) * g, betas[1] * v + (1 - betas[1]) * g * g)
+                       for (m, v), g in zip(moments, grads)]
+            params = [p - lr * (m / (1 - betas[0] ** step))
+                      / (np.sqrt(v / (1 - betas[1] ** step)) + eps)
+                      for p, (m, v) in zip(params, moments)]
+            lr *= gamma
+        rates.append(lr)
+    return params, rates
 
 
 def weights(student):
@@ -122,26 +147,36 @@ def test_zero_grad(student, rng):
        "like training that never stopped", "public")
 def test_checkpoint_resume(student, rng):
     x, y = regression_data(rng)
-    for data in (batches(slice(0, 2), slice(2, 4)),
-                 batches(slice(0, 2), slice(2, None), x=x, y=y)):
-        resume(student, data)
+    for batch_x, batch_y, rows in ((X, Y, (slice(0, 2), slice(2, 4))),
+                                   (x, y, (slice(0, 2), slice(2, None)))):
+        resume(student, batch_x, batch_y, rows)
 
 
-def resume(student, data):
+def resume(student, x, y, rows):
     """Train, save, train on; then a model set up with another seed loads the checkpoint and
-    trains once: it must end exactly where the first one did."""
+    trains once: it must end exactly where the first one did, and both where Adam takes the
+    first model's initial weights (computed here, so a trainer that never moves the model
+    does not pass by agreeing with itself)."""
+    data = batches(*rows, x=x, y=y)
     student.exec(f"{IMPORT}\nimport os, tempfile\npath = os.path.join(tempfile.mkdtemp(), "
                  "'run.npz')\n"
                  "def setup(seed):\n    manual_seed(seed)\n    model = Linear(3, 1)\n"
                  "    opt = Adam(model.parameters(), lr=0.05)\n"
                  "    return model, Trainer(model, opt, MSELoss(), StepLR(opt, 1, gamma=0.9))\n"
-                 f"model, trainer = setup(0)\ntrainer.train_epoch({data})\n"
+                 "model, trainer = setup(0)")
+    (want_w, want_b), rates = adam_epochs(weights(student), [(x[r], y[r]) for r in rows], 2)
+    student.exec(f"trainer.train_epoch({data})\n"
                  f"trainer.save_checkpoint(path)\ntrainer.train_epoch({data})\n"
                  f"resumed, again = setup(1)\nagain.load_checkpoint(path)\n"
                  f"again.train_epoch({data})")
-    for name in ("weight", "bias"):
+    for name, want in (("weight", want_w), ("bias", want_b)):
+        assert_array(student.array(f"model.{name}"), want, rtol=1e-4, atol=1e-5,
+                     what=f"the {name} after two epochs of Adam")
         assert_array(student.array(f"resumed.{name}"), student.array(f"model.{name}"),
                      rtol=0, atol=0, what=f"the {name} after resuming and one more epoch")
+    assert_array(np.array(student.eval("[trainer.epoch] + trainer.history['lr']")),
+                 np.array([2] + rates), what="[epoch] + history['lr'] of training that never "
+                 "stopped")
     assert_equal(student.eval("[again.epoch, again.history['lr']]"),
                  student.eval("[trainer.epoch, trainer.history['lr']]"),
                  what="[epoch, history['lr']] after resuming")
