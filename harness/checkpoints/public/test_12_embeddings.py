@@ -63,15 +63,10 @@ def assert_initial_table(weight, cls, std, shape=(1000, 8)):
                              f"{weight.mean():.4f} and their std {weight.std():.4f}")
 
 
-def large_table_shape(rng):
-    """A (rows, dim) of 5000 or more entries, drawn per job, for the statistics of an init."""
-    return int(rng.integers(900, 1300)), int(rng.integers(6, 11))
-
-
 @check("embeddings.embedding.init", "a new Embedding(1000, 8) has a float32 (1000, 8) weight "
        "drawn from N(0, 1) that requires grad and is its parameter", "public")
 def test_embedding_init(student, rng):
-    for vocab, dim in ((1000, 8), large_table_shape(rng)):
+    for vocab, dim in ((1000, 8), (int(rng.integers(900, 1300)), int(rng.integers(6, 11)))):
         student.exec(f"{IMPORT}\nemb = Embedding({vocab}, {dim})")
         assert_initial_table(student.array("emb.weight"), "Embedding", 1.0, (vocab, dim))
         assert_equal(student.eval("emb.weight.requires_grad"), True,
