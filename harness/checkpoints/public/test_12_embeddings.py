@@ -7,6 +7,7 @@ gradients and position tables come back as arrays and are compared here with Num
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import _sizes, floats
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_13_attention import literal
 
@@ -39,19 +40,24 @@ def assert_sinusoidal(student, length, dim, atol=1e-6):
 
 @check("embeddings.embedding.lookup", "Embedding(6, 4)(ids) picks row i of the weight for each "
        "id i; ids of shape (2, 3) give (2, 3, 4)", "public")
-def test_embedding_lookup(student):
+def test_embedding_lookup(student, rng):
     student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', TABLE)}")
     assert_array(student.array(f"emb({literal(IDS)})"), TABLE[IDS], dtype=np.float32, rtol=0,
                  atol=0, what="Embedding(6, 4)(ids) for ids [[1, 3, 1], [0, 1, 5]]")
     assert_array(student.array("emb([4, 2])"), TABLE[[4, 2]], rtol=0, atol=0,
                  what="Embedding(6, 4)([4, 2])")
+    table = seeded_table(student, rng, "emb", "Embedding", int(rng.integers(2, 9)))
+    ids = rng.integers(0, len(table), tuple(_sizes(rng, 2, low=1, high=4)))
+    assert_array(student.array(f"emb({literal(ids)})"), table[ids], dtype=np.float32, rtol=0,
+                 atol=0, what=f"Embedding{table.shape}(ids) for ids {ids.tolist()}")
 
 
-def assert_initial_table(weight, cls, std):
-    """``weight`` of a new ``cls(1000, 8)``: float32 (1000, 8) drawn from N(0, std^2) (8000
-    draws put its mean and spread far inside these bounds)."""
-    assert_equal(list(weight.shape), [1000, 8], what=f"{cls}(1000, 8).weight.shape")
-    assert_equal(str(weight.dtype), "float32", what=f"the dtype of {cls}(1000, 8).weight")
+def assert_initial_table(weight, cls, std, shape=(1000, 8)):
+    """``weight`` of a new ``cls(*shape)``: float32 of ``shape`` drawn from N(0, std^2) (5000
+    or more draws put its mean and spread far inside these bounds)."""
+    made = f"{cls}({shape[0]}, {shape[1]})"
+    assert_equal(list(weight.shape), list(shape), what=f"{made}.weight.shape")
+    assert_equal(str(weight.dtype), "float32", what=f"the dtype of {made}.weight")
     if abs(weight.mean()) > std / 10 or not 0.9 * std < weight.std() < 1.1 * std:
         raise AssertionError(f"{cls}'s initial weights should be N(0, {std:g}^2): their mean is "
                              f"{weight.mean():.4f} and their std {weight.std():.4f}")
@@ -59,39 +65,56 @@ def assert_initial_table(weight, cls, std):
 
 @check("embeddings.embedding.init", "a new Embedding(1000, 8) has a float32 (1000, 8) weight "
        "drawn from N(0, 1) that requires grad and is its parameter", "public")
-def test_embedding_init(student):
-    student.exec(f"{IMPORT}\nemb = Embedding(1000, 8)")
-    assert_initial_table(student.array("emb.weight"), "Embedding", std=1.0)
-    assert_equal(student.eval("emb.weight.requires_grad"), True,
-                 what="Embedding(1000, 8).weight.requires_grad")
-    assert_equal(student.eval("[p is emb.weight for p in emb.parameters()]"), [True],
-                 what="[p is emb.weight for p in emb.parameters()]")
+def test_embedding_init(student, rng):
+    for vocab, dim in ((1000, 8), (int(rng.integers(900, 1300)), int(rng.integers(6, 11)))):
+        student.exec(f"{IMPORT}\nemb = Embedding({vocab}, {dim})")
+        assert_initial_table(student.array("emb.weight"), "Embedding", 1.0, (vocab, dim))
+        assert_equal(student.eval("emb.weight.requires_grad"), True,
+                     what=f"Embedding({vocab}, {dim}).weight.requires_grad")
+        assert_equal(student.eval("[p is emb.weight for p in emb.parameters()]"), [True],
+                     what="[p is emb.weight for p in emb.parameters()]")
+
+
+def assert_scattered(student, table, ids, upstream, what):
+    """The weight's gradient after ``sum(emb(ids) * upstream).backward()``: ``upstream``
+    scatter-added into the rows of ``ids``."""
+    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', table)}weight = emb.weight\n"
+                 f"(emb({literal(ids)}) * Tensor({literal(upstream)})).sum().backward()")
+    expected = np.zeros_like(table, dtype=np.float64)
+    np.add.at(expected, ids, upstream)
+    (grad,) = grads(student, "weight")
+    assert_array(grad, expected, rtol=1e-5, atol=1e-6, what=what)
 
 
 @check("embeddings.embedding.gradient", "after backward() each row of the weight's gradient is "
        "the sum over every place its id was used (repeats add up); unused rows stay 0", "public")
-def test_embedding_gradient(student):
-    upstream = RNG.normal(size=IDS.shape + (4,))
-    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', TABLE)}weight = emb.weight\n"
-                 f"(emb({literal(IDS)}) * Tensor({literal(upstream)})).sum().backward()")
-    expected = np.zeros_like(TABLE, dtype=np.float64)
-    np.add.at(expected, IDS, upstream)
-    (grad,) = grads(student, "weight")
-    assert_array(grad, expected, rtol=1e-5, atol=1e-6,
-                 what="weight.grad for ids [[1, 3, 1], [0, 1, 5]] (id 1 used three times)")
+def test_embedding_gradient(student, rng):
+    assert_scattered(student, TABLE, IDS, RNG.normal(size=IDS.shape + (4,)),
+                     "weight.grad for ids [[1, 3, 1], [0, 1, 5]] (id 1 used three times)")
+    vocab, dim = _sizes(rng, 2)
+    ids = rng.integers(0, vocab, (2, vocab))     # 2 * vocab ids: some repeat
+    assert_scattered(student, floats(rng, (vocab + 2, dim)), ids,
+                     rng.normal(size=ids.shape + (dim,)),
+                     f"weight.grad of Embedding({vocab + 2}, {dim}) for ids {ids.tolist()}")
 
 
 @check("embeddings.embedding.bad_ids", "an id outside [0, vocab_size) raises IndexError", "public")
-def test_embedding_bad_ids(student):
+def test_embedding_bad_ids(student, rng):
     student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', TABLE)}_ = emb([0, 5])")
     student.raises("emb([2, 6])", "IndexError")
     student.raises("emb([-1])", "IndexError")
+    vocab = len(seeded_table(student, rng, "emb", "Embedding", int(rng.integers(2, 40))))
+    student.exec(f"_ = emb([0, {vocab - 1}])")
+    student.raises(f"emb([{int(rng.integers(vocab))}, {vocab + int(rng.integers(3))}])",
+                   "IndexError")
+    student.raises(f"emb([{-int(rng.integers(1, vocab + 1))}])", "IndexError")
 
 
 @check("embeddings.sinusoidal.values", "sinusoidal_encoding(10, 6) has sin(p w_i) in even "
        "columns and cos(p w_i) in odd ones, w_i = 10000^(-2i/6), as float32", "public")
-def test_sinusoidal_values(student):
+def test_sinusoidal_values(student, rng):
     assert_sinusoidal(student, 10, 6)
+    assert_sinusoidal(student, int(rng.integers(2, 40)), 2 * int(rng.integers(1, 9)))
 
 
 POSITIONS = RNG.normal(size=(8, 4)).astype(np.float32)
@@ -100,13 +123,23 @@ X = RNG.normal(size=(2, 3, 4)).astype(np.float32)
 
 @check("embeddings.positional.learned", "PositionalEncoding adds the vectors of positions "
        "offset .. offset + T - 1 to a (batch, T, dim) input", "public")
-def test_positional_learned(student):
+def test_positional_learned(student, rng):
     student.exec(f"{IMPORT}\n{with_table('pe', 'PositionalEncoding', POSITIONS)}"
                  f"x = Tensor({literal(X)})")
     assert_array(student.array("pe(x)"), X + POSITIONS[:3], rtol=1e-6, atol=1e-6,
                  what="PositionalEncoding(8, 4)(x) for x of shape (2, 3, 4)")
     assert_array(student.array("pe(x, offset=5)"), X + POSITIONS[5:8], rtol=1e-6, atol=1e-6,
                  what="PositionalEncoding(8, 4)(x, offset=5)")
+    table = seeded_table(student, rng, "pe", "PositionalEncoding", int(rng.integers(4, 12)))
+    length, dim = table.shape
+    x = floats(rng, (int(rng.integers(1, 4)), int(rng.integers(2, length)), dim))
+    offset = int(rng.integers(1, length - x.shape[1] + 1))
+    student.exec(f"x = Tensor({literal(x)})")
+    for start in (0, offset):
+        assert_array(student.array(f"pe(x, offset={start})"),
+                     x + table[start:start + x.shape[1]], rtol=1e-6, atol=1e-6,
+                     what=f"PositionalEncoding({length}, {dim})(x of shape {x.shape}, "
+                     f"offset={start})")
 
 
 def seeded_table(student, rng, name, cls, rows):

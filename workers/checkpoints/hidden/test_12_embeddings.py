@@ -4,6 +4,7 @@ Tensors, position gradients and limits, and odd embedding sizes."""
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import _sizes, floats
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_12_embeddings import (
     IMPORT, POSITIONS, RNG, TABLE, X, assert_initial_table, assert_sinusoidal, seeded_table,
@@ -11,56 +12,88 @@ from harness.checkpoints.public.test_12_embeddings import (
 from harness.checkpoints.public.test_13_attention import literal
 
 
+def assert_accumulated(student, table, first, second, scale, what):
+    """The weight's gradient after ``emb(first).sum()`` and ``(emb(second) * scale).sum()``
+    each ran backward(): 1 per use of an id in ``first`` plus ``scale`` per use in ``second``."""
+    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', table)}weight = emb.weight\n"
+                 f"emb({first}).sum().backward()\n(emb({second}) * {scale}).sum().backward()")
+    expected = np.zeros(table.shape)
+    np.add.at(expected, first, 1.0)
+    np.add.at(expected, second, scale)
+    (grad,) = grads(student, "weight")
+    assert_array(grad, expected, what=what)
+
+
 @check("embeddings.embedding.grad_accumulates", "two lookups and two backward() calls add "
        "their gradients into the same rows", "hidden")
-def test_embedding_grad_accumulates(student):
-    student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', TABLE)}weight = emb.weight\n"
-                 "emb([2, 2, 4]).sum().backward()\n(emb([4, 0]) * 3.0).sum().backward()")
-    expected = np.zeros((6, 4))
-    expected[[2, 4, 0]] = [[2.0] * 4, [4.0] * 4, [3.0] * 4]
-    (grad,) = grads(student, "weight")
-    assert_array(grad, expected, what="weight.grad after emb([2, 2, 4]).sum().backward() and "
-                 "(emb([4, 0]) * 3).sum().backward()")
+def test_embedding_grad_accumulates(student, rng):
+    assert_accumulated(student, TABLE, [2, 2, 4], [4, 0], 3.0, "weight.grad after "
+                       "emb([2, 2, 4]).sum().backward() and (emb([4, 0]) * 3).sum().backward()")
+    vocab, dim = _sizes(rng, 2)
+    first, second = (rng.integers(0, vocab, vocab).tolist() for _ in range(2))
+    scale = float(rng.integers(2, 9))
+    assert_accumulated(student, floats(rng, (vocab, dim)), first, second, scale,
+                       f"weight.grad after emb({first}).sum().backward() and "
+                       f"(emb({second}) * {scale:g}).sum().backward()")
 
 
 @check("embeddings.embedding.tensor_ids", "ids may come as a Tensor or a NumPy integer array "
        "(as a DataLoader or tokenizer gives them)", "hidden")
-def test_embedding_tensor_ids(student):
-    ids = np.array([[5, 0], [3, 3]])
+def test_embedding_tensor_ids(student, rng):
     student.exec(f"{IMPORT}\n{with_table('emb', 'Embedding', TABLE)}")
-    assert_array(student.array(f"emb(Tensor({literal(ids)}))"), TABLE[ids], rtol=0, atol=0,
-                 what="emb(Tensor([[5, 0], [3, 3]]))")
-    assert_array(student.array(f"emb({literal(ids.astype(np.int32))})"), TABLE[ids], rtol=0,
-                 atol=0, what="emb(np.array([[5, 0], [3, 3]], dtype=np.int32))")
+    for ids in (np.array([[5, 0], [3, 3]]), rng.integers(0, 6, tuple(_sizes(rng, 2, low=1)))):
+        assert_array(student.array(f"emb(Tensor({literal(ids)}))"), TABLE[ids], rtol=0, atol=0,
+                     what=f"emb(Tensor({ids.tolist()}))")
+        assert_array(student.array(f"emb({literal(ids.astype(np.int32))})"), TABLE[ids], rtol=0,
+                     atol=0, what=f"emb(np.array({ids.tolist()}, dtype=np.int32))")
+
+
+def assert_positional_gradient(student, table, x, offset, upstream):
+    """x's gradient is ``upstream``; the weight's is ``upstream`` summed over the batch into
+    rows ``offset ..``."""
+    student.exec(f"{IMPORT}\n{with_table('pe', 'PositionalEncoding', table)}"
+                 f"x = Tensor({literal(x)}, requires_grad=True)\nweight = pe.weight\n"
+                 f"(pe(x, offset={offset}) * Tensor({literal(upstream)})).sum().backward()")
+    expected = np.zeros(table.shape)
+    expected[offset:offset + x.shape[1]] = upstream.sum(axis=0)
+    x_grad, weight_grad = grads(student, "x", "weight")
+    assert_array(x_grad, upstream, rtol=1e-5, atol=1e-6, what="x.grad")
+    assert_array(weight_grad, expected, rtol=1e-5, atol=1e-6,
+                 what=f"pe.weight.grad (offset {offset})")
 
 
 @check("embeddings.positional.gradient", "PositionalEncoding passes the gradient through to x "
        "and sums it over the batch into the rows of the positions used", "hidden")
-def test_positional_gradient(student):
-    upstream = RNG.normal(size=X.shape)
-    student.exec(f"{IMPORT}\n{with_table('pe', 'PositionalEncoding', POSITIONS)}"
-                 f"x = Tensor({literal(X)}, requires_grad=True)\nweight = pe.weight\n"
-                 f"(pe(x, offset=2) * Tensor({literal(upstream)})).sum().backward()")
-    expected = np.zeros((8, 4))
-    expected[2:5] = upstream.sum(axis=0)
-    x_grad, weight_grad = grads(student, "x", "weight")
-    assert_array(x_grad, upstream, rtol=1e-5, atol=1e-6, what="x.grad")
-    assert_array(weight_grad, expected, rtol=1e-5, atol=1e-6, what="pe.weight.grad (offset 2)")
+def test_positional_gradient(student, rng):
+    assert_positional_gradient(student, POSITIONS, X, 2, RNG.normal(size=X.shape))
+    length, dim = int(rng.integers(4, 12)), int(rng.integers(1, 6))
+    x = floats(rng, (int(rng.integers(2, 4)), int(rng.integers(1, length)), dim))
+    assert_positional_gradient(student, floats(rng, (length, dim)), x,
+                               int(rng.integers(1, length - x.shape[1] + 1)),
+                               rng.normal(size=x.shape))
 
 
 @check("embeddings.positional.too_long", "PositionalEncoding raises ValueError when the "
        "positions run past max_seq_len", "hidden")
-def test_positional_too_long(student):
+def test_positional_too_long(student, rng):
     student.exec(f"{IMPORT}\n{with_table('pe', 'PositionalEncoding', POSITIONS)}"
                  f"x = Tensor({literal(X)})\n_ = pe(x, offset=5)")
     student.raises("pe(x, offset=6)", "ValueError")
     student.raises("pe(Tensor(np.zeros((1, 9, 4))))", "ValueError")
+    length, dim = seeded_table(student, rng, "pe", "PositionalEncoding",
+                               int(rng.integers(2, 12))).shape
+    steps = int(rng.integers(1, length + 1))
+    student.exec(f"x = Tensor(np.zeros((2, {steps}, {dim})))\n_ = pe(x, offset={length - steps})")
+    student.raises(f"pe(x, offset={length - steps + int(rng.integers(1, 4))})", "ValueError")
+    student.raises(f"pe(Tensor(np.zeros((1, {length + int(rng.integers(1, 4))}, {dim}))))",
+                   "ValueError")
 
 
 @check("embeddings.sinusoidal.odd_dim", "sinusoidal_encoding(7, 5) works for an odd size: the "
        "last column is a sine", "hidden")
-def test_sinusoidal_odd_dim(student):
+def test_sinusoidal_odd_dim(student, rng):
     assert_sinusoidal(student, 7, 5)
+    assert_sinusoidal(student, int(rng.integers(2, 40)), 2 * int(rng.integers(1, 9)) + 1)
 
 
 @check("embeddings.init.seeded", "Embedding and PositionalEncoding built with the same rng seed "

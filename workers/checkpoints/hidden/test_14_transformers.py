@@ -14,28 +14,36 @@ from harness.checkpoints.public.test_14_transformers import (IMPORT, block, gpt,
 
 @check("transformers.layer_norm.gradients", "gradients of layer_norm w.r.t. x, gamma and beta "
        "match finite differences", "hidden")
-def test_layer_norm_gradients(student):
-    rng = np.random.default_rng(20)
-    x, gamma, beta, upstream = (rng.normal(size=s) for s in ((2, 3, 4), 4, 4, (2, 3, 4)))
-    student.exec(f"{IMPORT}\nx, gamma, beta = (Tensor(a, dtype=np.float64, requires_grad=True) "
-                 f"for a in ({literal(x)}, {literal(gamma)}, {literal(beta)}))\n"
-                 f"(layer_norm(x, gamma, beta) * Tensor({literal(upstream)}, dtype=np.float64))"
-                 ".sum().backward()")
-    assert_gradients(student, lambda x, gamma, beta: float((layer_norm(x, gamma, beta)
-                                                            * upstream).sum()),
-                     {"x": x, "gamma": gamma, "beta": beta},
-                     "sum(layer_norm(x, gamma, beta) * G)", rtol=1e-5, atol=1e-7)
+def test_layer_norm_gradients(student, rng):
+    drawn = tuple(int(n) for n in rng.integers(1, 6, 3))
+    for generator, shape in ((np.random.default_rng(20), (2, 3, 4)), (rng, drawn)):
+        x, gamma, beta, upstream = (generator.normal(size=s)
+                                    for s in (shape, shape[-1], shape[-1], shape))
+        student.exec(f"{IMPORT}\nx, gamma, beta = (Tensor(a, dtype=np.float64, "
+                     f"requires_grad=True) for a in ({literal(x)}, {literal(gamma)}, "
+                     f"{literal(beta)}))\n(layer_norm(x, gamma, beta) * "
+                     f"Tensor({literal(upstream)}, dtype=np.float64)).sum().backward()")
+        assert_gradients(student, lambda x, gamma, beta: float((layer_norm(x, gamma, beta)
+                                                                * upstream).sum()),
+                         {"x": x, "gamma": gamma, "beta": beta},
+                         f"sum(layer_norm(x, gamma, beta) * G) for x of shape {shape}",
+                         rtol=1e-5, atol=1e-7)
 
 
 @check("transformers.layer_norm.constant_row", "a constant row normalises to beta, without "
        "dividing by zero", "hidden")
-def test_layer_norm_constant_row(student):
-    beta = np.array([0.5, -1.0, 2.0])
-    student.exec(f"{IMPORT}\nwith np.errstate(all='raise'):\n"
-                 f"    y = layer_norm(Tensor(np.full((2, 3), 7.0)), Tensor(np.ones(3)), "
-                 f"Tensor({literal(beta)}))")
-    assert_array(student.array("y"), np.tile(beta, (2, 1)), atol=1e-5,
-                 what="layer_norm of rows that are all 7")
+def test_layer_norm_constant_row(student, rng):
+    """The rows hold multiples of 1/4, so their float32 mean is exact and the variance 0."""
+    rows, cols = (int(n) for n in rng.integers((1, 2), (5, 9)))
+    drawn = (rows, cols, float(rng.integers(-200, 201)) / 4, rng.normal(size=cols),
+             rng.normal(size=cols))
+    for rows, cols, value, gamma, beta in ((2, 3, 7.0, np.ones(3), np.array([0.5, -1.0, 2.0])),
+                                           drawn):
+        student.exec(f"{IMPORT}\nwith np.errstate(all='raise'):\n"
+                     f"    y = layer_norm(Tensor(np.full(({rows}, {cols}), {value!r})), "
+                     f"Tensor({literal(gamma)}), Tensor({literal(beta)}))")
+        assert_array(student.array("y"), np.tile(beta, (rows, 1)), atol=1e-5,
+                     what=f"layer_norm of rows that are all {value:g}")
 
 
 def _gpt(student, seed):
@@ -45,13 +53,18 @@ def _gpt(student, seed):
 
 @check("transformers.gpt.causal", "GPT never peeks: changing token 4 leaves the logits of "
        "positions 0-3 unchanged", "hidden")
-def test_gpt_causal(student):
-    _gpt(student, 21)
-    ids = np.array([[1, 2, 3, 4, 5, 6, 7], [12, 0, 11, 1, 10, 2, 9]])
-    changed = ids.copy()
-    changed[:, 4] = [8, 3]
-    assert_no_peeking(student.array(f"model({literal(ids)})"),
-                      student.array(f"model({literal(changed)})"), 4)
+def test_gpt_causal(student, rng):
+    fixed = np.array([[1, 2, 3, 4, 5, 6, 7], [12, 0, 11, 1, 10, 2, 9]])
+    steps = int(rng.integers(2, 9))
+    drawn, position = rng.integers(0, 13, (2, steps)), int(rng.integers(1, steps))
+    new = (drawn[:, position] + rng.integers(1, 13, 2)) % 13      # a different token per row
+    for seed, ids, position, new in ((21, fixed, 4, [8, 3]),
+                                     (int(rng.integers(2**31)), drawn, position, new)):
+        changed = ids.copy()
+        changed[:, position] = new
+        _gpt(student, seed)
+        assert_no_peeking(student.array(f"model({literal(ids)})"),
+                          student.array(f"model({literal(changed)})"), position)
 
 
 @check("transformers.gpt.backward", "a backward pass through GPT gives every parameter the "

@@ -50,34 +50,55 @@ def test_kv_cache_speed(student, reference, rng):
 
 @check("generation.sample.seeded", "generate with the same seed gives the same tokens; another "
        "seed gives others", "hidden")
-def test_sample_seeded(student):
-    build_gpt(student, 28, max_len=32)
-    runs = [student.array(f"np.asarray(generate(model, np.array([1]), 25, temperature=2.0, "
-                          f"seed={seed}))") for seed in (3, 3, 4)]
-    assert_array(runs[1], runs[0], what="a second run with seed=3")
-    if np.array_equal(runs[2], runs[0]):
-        raise AssertionError("seed=4 gave exactly the tokens of seed=3 (25 tokens, temperature 2)")
+def test_sample_seeded(student, rng):
+    drawn = (int(rng.integers(2**31)), int(rng.integers(13)),
+             [int(s) for s in rng.choice(10**6, size=2, replace=False)])
+    for model_seed, token, (seed, other) in ((28, 1, (3, 4)), drawn):
+        build_gpt(student, model_seed, max_len=32)
+        runs = [student.array(f"np.asarray(generate(model, np.array([{token}]), 25, "
+                              f"temperature=2.0, seed={s}))") for s in (seed, seed, other)]
+        assert_array(runs[1], runs[0], what=f"a second run with seed={seed}")
+        if np.array_equal(runs[2], runs[0]):
+            raise AssertionError(f"seed={other} gave exactly the tokens of seed={seed} "
+                                 "(25 tokens, temperature 2)")
+
+
+def favouring(rows, vocab, favourites):
+    """``rows`` logits over ``vocab`` tokens, each 9 on its favourite token and 0 elsewhere."""
+    logits = np.zeros((rows, vocab))
+    logits[np.arange(rows), favourites] = 9.0
+    return logits
 
 
 @check("generation.sample.rows", "sample_next samples each row of a batch from that row's own "
        "logits", "hidden")
-def test_sample_rows(student):
-    logits = np.array([[9.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 9.0], [0.0, 9.0, 0.0, 0.0]] * 50)
-    student.exec(f"{IMPORT}\ntokens = sample_next({literal(logits)}, np.random.default_rng(1), "
-                 "temperature=0.5)")
-    assert_array(student.array("np.asarray(tokens)"), logits.argmax(axis=1),
-                 what="tokens sampled at temperature 0.5 from rows that strongly favour one token")
+def test_sample_rows(student, rng):
+    """At temperature 0.5 a token other than a row's favourite has a chance below 1e-7."""
+    vocab, rows = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    drawn = favouring(rows, vocab, rng.integers(0, vocab, rows)), int(rng.integers(2**31))
+    for logits, seed in ((favouring(3, 4, [0, 3, 1]), 1), drawn):
+        logits = np.tile(logits, (50, 1))
+        student.exec(f"{IMPORT}\ntokens = sample_next({literal(logits)}, "
+                     f"np.random.default_rng({seed}), temperature=0.5)")
+        assert_array(student.array("np.asarray(tokens)"), logits.argmax(axis=1),
+                     what="tokens sampled at temperature 0.5 from rows that strongly favour "
+                     "one token")
 
 
 @check("generation.kv_cache.batch", "cached greedy generation of a batch equals generating "
        "each sequence on its own", "hidden")
-def test_kv_cache_batch(student):
-    build_gpt(student, 29)
-    prompts = np.array([[5, 6, 7], [12, 0, 3], [9, 9, 9]])
-    together = student.array(f"np.asarray(generate(model, {literal(prompts)}, 4, temperature=0))")
-    alone = [student.array(f"np.asarray(generate(model, {literal(p)}, 4, temperature=0))")
-             for p in prompts]
-    assert_array(together, np.stack(alone), what="a batch of 3 prompts, cached, greedy")
+def test_kv_cache_batch(student, rng):
+    drawn = (int(rng.integers(2**31)),
+             rng.integers(0, 13, (int(rng.integers(2, 5)), int(rng.integers(1, 5)))),
+             int(rng.integers(1, 6)))
+    for seed, prompts, steps in ((29, np.array([[5, 6, 7], [12, 0, 3], [9, 9, 9]]), 4), drawn):
+        build_gpt(student, seed)
+        together = student.array(f"np.asarray(generate(model, {literal(prompts)}, {steps}, "
+                                 "temperature=0))")
+        alone = [student.array(f"np.asarray(generate(model, {literal(p)}, {steps}, "
+                               "temperature=0))") for p in prompts]
+        assert_array(together, np.stack(alone),
+                     what=f"a batch of {len(prompts)} prompts, cached, greedy")
 
 
 def row_frequencies(tokens, rows, vocab):
