@@ -25,15 +25,22 @@ from harness.suite import run_suite
 from tests.grading.submission_tars import package_files, starter_package_files, tar_of
 from tests.sandbox.forgeries import RUNNER, forged
 
-# What both halves share: the key a table files a request under (what it asks, and the bytes
-# it hands over), and the request being handled when the package is imported (the import
-# happens inside the first request that needs it, so that request must be caught too).
+# What both halves share: the keys a table files a request under, and the request being
+# handled when the package is imported (the import happens inside the first request that
+# needs it, so that request must be caught too).  A request is filed by what it asks and the
+# bytes it hands over, and again by that and every request before it since the last reset
+# (the check's history so far): the same text can mean different things in different checks.
 KEY = '''
-import sys as _sys
-def _key(head, payload):
-    import hashlib
+import sys as _sys, hashlib as _hashlib
+_history = []
+def _keys(head, payload):
+    if head.get("op") in ("reset", "load_repo"):
+        _history.clear()
+        return []
     asked = sorted((k, repr(v)) for k, v in head.items() if k != "seq")
-    return repr(asked) + hashlib.sha256(payload).hexdigest()
+    text = repr(asked) + _hashlib.sha256(payload).hexdigest()
+    _history.append(text)
+    return [_hashlib.sha256(repr(_history).encode()).hexdigest(), text]
 def _in_flight():
     frame = _sys._getframe()
     while frame is not None:
@@ -45,23 +52,24 @@ _FIRST_IMPORT = not hasattr(_runner, "_table_installed")
 _runner._table_installed = True
 '''
 
-# The recorder: every exec/eval/put request's key, filed by its sequence number, and the
-# reply sent under that number (whatever produced it) appended to PATH.
+# The recorder: every request's keys, filed by its sequence number, and the reply sent under
+# that number (whatever produced it) appended to PATH under each key.
 RECORDS = RUNNER + KEY + '''
 import pickle as _pickle
 _asked = {}
 def _file(head, payload):
+    keys = _keys(head, payload)
     if head.get("op") in ("exec", "eval", "put"):
-        _asked[head.get("seq")] = _key(head, payload)
+        _asked[head.get("seq")] = keys
 _real_handle = _runner.Session.handle
 _real_encode = _runner.wire.encode_frame
 def _recording_handle(self, head, payload):
     _file(head, payload)
     return _real_handle(self, head, payload)
 def _recording_encode(header, blob=b"", *args):
-    key = None if header.get("progress") else _asked.pop(header.get("seq"), None)
-    if key is not None:
-        with open(PATH, "ab") as out:
+    keys = [] if header.get("progress") else _asked.pop(header.get("seq"), [])
+    with open(PATH, "ab") as out:
+        for key in keys:
             reply = {k: v for k, v in header.items() if k != "seq"}
             _pickle.dump((key, (reply, blob)), out)
     return _real_encode(header, blob, *args)
@@ -72,30 +80,32 @@ if _FIRST_IMPORT:
     _runner.wire.encode_frame = _recording_encode
 '''
 
-# The replayer: a request seen before is answered from the table; the rest go to the stubs.
-# The request in flight at import is answered by failing the import with the recorded reply
-# attached, which the runner's error handler (patched) then sends as it is.
+# The replayer: a request seen before, after the same history if possible, is answered from
+# the table; the rest go to the stubs.  The request in flight at import is answered by
+# failing the import with the recorded reply attached, which the runner's error handler
+# (patched) then sends as it is.
 REPLAYS = RUNNER + KEY + '''
 import base64 as _base64, pickle as _pickle
 from tinytorch._answers import TABLE as _TABLE
 _TABLE = _pickle.loads(_base64.b64decode(_TABLE))
 class _Replayed(BaseException):
     pass
+def _answer(head, payload):
+    keys = _keys(head, payload)
+    if head.get("op") in ("exec", "eval"):
+        return next((_TABLE[key] for key in keys if key in _TABLE), None)
 _real_handle = _runner.Session.handle
 _real_error_reply = _runner.error_reply
 def _replaying_handle(self, head, payload):
-    key = _key(head, payload)
-    if head.get("op") in ("exec", "eval") and key in _TABLE:
-        return _TABLE[key]
-    return _real_handle(self, head, payload)
+    return _answer(head, payload) or _real_handle(self, head, payload)
 def _replayed_error_reply(exc, *args):
     return exc.args[0] if isinstance(exc, _Replayed) else _real_error_reply(exc, *args)
 if _FIRST_IMPORT:
     _runner.Session.handle = _replaying_handle
     _runner.error_reply = _replayed_error_reply
-    _head = _in_flight()
-    if _head and _head[0].get("op") in ("exec", "eval") and _key(*_head) in _TABLE:
-        raise _Replayed(_TABLE[_key(*_head)])
+    _reply = _in_flight() and _answer(*_in_flight())
+    if _reply:
+        raise _Replayed(_reply)
 '''
 
 LIMITS = Limits(wall_s=600, memory_mb=2048, cpus=1.0, pids=64, tmpfs_mb=64)
