@@ -1,4 +1,4 @@
-"""Seeded inputs for the checkpoint suites of modules 02-09, made on the trusted side.
+"""Seeded inputs for the checkpoint suites, made on the trusted side, sent as exact literals.
 
 A check draws its cases twice: from ``fixed(seed)`` (the same cases every run, so a student can
 rerun a public failure) and from the ``rng`` fixture (new cases in every job, so answers tabled
@@ -13,8 +13,12 @@ trip and compares each result here with the value NumPy computed.
 import numpy as np
 
 from harness.checkpoints.expect import assert_array
-from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.plugin import describe
+
+
+def literal(array):
+    """Code that rebuilds ``array`` exactly in the runner."""
+    return f"np.array({array.tolist()!r}, dtype={array.dtype.str!r})"
 
 
 def fixed(seed):

@@ -9,9 +9,8 @@ After its fixed examples, each check tries the same behaviour on this job's own 
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, assert_results, check
-from harness.checkpoints.inputs import (Cases, _sizes, broadcast_pairs, fixed, floats,
+from harness.checkpoints.inputs import (Cases, _sizes, broadcast_pairs, fixed, floats, literal,
                                         matmul_pairs)
-from harness.checkpoints.public.test_13_attention import literal
 
 IMPORT = "from tinytorch.core.tensor import Tensor"
 A = np.array([[1.0, -2.0, 3.0], [4.0, 5.0, -6.0]])

@@ -7,8 +7,7 @@ from the runner and the expected outputs computed here with NumPy.
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import Cases, _sizes, fixed, floats
-from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.inputs import Cases, _sizes, fixed, floats, literal
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.activations import ReLU\n"

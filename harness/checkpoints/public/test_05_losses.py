@@ -7,8 +7,7 @@ Forward values only, compared here with NumPy in float64; the losses' gradients 
 import numpy as np
 
 from harness.checkpoints import assert_array, check
-from harness.checkpoints.inputs import Cases, _sizes, extreme_rows, fixed, floats
-from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.inputs import Cases, _sizes, extreme_rows, fixed, floats, literal
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.losses import MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss")

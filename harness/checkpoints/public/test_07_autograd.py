@@ -9,9 +9,8 @@ written in NumPy (never with the student's code).  The hidden checks import the 
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import (Cases, _sizes, broadcast_pairs, fixed, floats,
-                                       matmul_pairs)
-from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.inputs import (Cases, _sizes, broadcast_pairs, fixed, floats, literal,
+                                        matmul_pairs)
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.autograd import no_grad")

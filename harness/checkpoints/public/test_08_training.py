@@ -8,8 +8,7 @@ compares it with what the student's Trainer did.  The hidden checks import the h
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import floats
-from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.inputs import floats, literal
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.layers import Linear, Sequential, manual_seed\n"

@@ -9,8 +9,8 @@ those NumPy functions in float64.  The hidden checks import the helpers.
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.inputs import literal
 from harness.checkpoints.public.test_07_autograd import grads, numeric_grad
-from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_16_kernels import conv2d
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"

@@ -9,7 +9,7 @@ fake ``cifar-10-batches-py`` whose pixels follow a formula known on both sides).
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.inputs import literal
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.dataloader import Dataset, TensorDataset, DataLoader, Compose, "

@@ -7,9 +7,8 @@ gradients and position tables come back as arrays and are compared here with Num
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import _sizes, floats
+from harness.checkpoints.inputs import _sizes, floats, literal
 from harness.checkpoints.public.test_07_autograd import grads
-from harness.checkpoints.public.test_13_attention import literal
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.embeddings import Embedding, PositionalEncoding, "

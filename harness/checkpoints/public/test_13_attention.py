@@ -7,17 +7,13 @@ random generator); the expected attention is computed here with NumPy.
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import literal
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.attention import scaled_dot_product_attention, causal_mask, "
           "padding_mask, MultiHeadAttention")
 RNG = np.random.default_rng(13)
 Q, K, V = RNG.normal(size=(2, 3, 4)), RNG.normal(size=(2, 5, 4)), RNG.normal(size=(2, 5, 6))
-
-
-def literal(array):
-    """Code that rebuilds ``array`` exactly in the runner."""
-    return f"np.array({array.tolist()!r}, dtype={array.dtype.str!r})"
 
 
 def attention(q, k, v, mask=None):

@@ -7,8 +7,9 @@ output is a NumPy forward pass of the same pre-norm architecture.
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.public.test_13_attention import (assign, literal, multi_head,
-                                                           projections, random_projections)
+from harness.checkpoints.inputs import literal
+from harness.checkpoints.public.test_13_attention import (assign, multi_head, projections,
+                                                           random_projections)
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"
           "from tinytorch.core.attention import causal_mask\n"

@@ -7,8 +7,8 @@ NumPy gives); generation runs on a GPT whose weights are sent from here.
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import floats
-from harness.checkpoints.public.test_13_attention import assign, literal
+from harness.checkpoints.inputs import floats, literal
+from harness.checkpoints.public.test_13_attention import assign
 from harness.checkpoints.public.test_14_transformers import prefixed, random_gpt
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"

@@ -9,8 +9,8 @@ Each check runs on fixed weights or samples and again on ones drawn for the job.
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import Cases, _sizes, fixed, floats
-from harness.checkpoints.public.test_13_attention import assign, literal
+from harness.checkpoints.inputs import Cases, _sizes, fixed, floats, literal
+from harness.checkpoints.public.test_13_attention import assign
 
 IMPORT = ("import os, json, tempfile\n"
           "from tinytorch.core.activations import ReLU\n"

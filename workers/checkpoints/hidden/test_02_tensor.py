@@ -6,11 +6,10 @@ After its fixed examples, each check tries the same behaviour on this job's own 
 import numpy as np
 
 from harness.checkpoints import assert_results, check, ratio_to_reference
-from harness.checkpoints.inputs import (Cases, _sizes, axis_tuple_cases, fixed, floats,
+from harness.checkpoints.inputs import (Cases, _sizes, axis_tuple_cases, fixed, floats, literal,
                                         reduction_cases)
 from harness.checkpoints.perf import Workload
 from harness.checkpoints.public.test_02_tensor import grid, job_cases, nonzero
-from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.recorded import assert_recorded
 
 IMPORT = "from tinytorch.core.tensor import Tensor"

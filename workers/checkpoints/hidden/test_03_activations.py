@@ -3,9 +3,8 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, check
-from harness.checkpoints.inputs import Cases, _sizes, extreme_rows, fixed, floats
+from harness.checkpoints.inputs import Cases, _sizes, extreme_rows, fixed, floats, literal
 from harness.checkpoints.recorded import assert_recorded
-from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_03_activations import ELEMENTWISE, log_softmax, softmax
 
 IMPORT = ("from tinytorch.core.tensor import Tensor\n"

@@ -3,8 +3,7 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
-from harness.checkpoints.inputs import Cases, _sizes, floats, results
-from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.inputs import Cases, _sizes, floats, results, literal
 from harness.checkpoints.perf import Workload
 from harness.checkpoints.recorded import assert_recorded
 

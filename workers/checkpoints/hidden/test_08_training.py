@@ -4,8 +4,7 @@ evaluation and a small end-to-end run."""
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import floats
-from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.inputs import floats, literal
 from harness.checkpoints.public.test_08_training import (
     IMPORT, LINEAR_SGD, X, Y, batches, regression_data, weights)
 

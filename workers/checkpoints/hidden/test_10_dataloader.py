@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import literal
 from harness.checkpoints.public.test_10_dataloader import (
     BATCHES, IMPORT, assert_cifar, assert_crops, cifar_formula, dataset, epoch,
     loader_case, rows_seen, write_cifar)
-from harness.checkpoints.public.test_13_attention import literal
 
 
 @check("dataloader.shuffle.partial_batches", "shuffling keeps the last partial batch (every "

@@ -4,12 +4,11 @@ Tensors, position gradients and limits, and odd embedding sizes."""
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import _sizes, floats
+from harness.checkpoints.inputs import _sizes, floats, literal
 from harness.checkpoints.public.test_07_autograd import grads
 from harness.checkpoints.public.test_12_embeddings import (
     IMPORT, POSITIONS, RNG, TABLE, X, assert_initial_table, assert_sinusoidal, seeded_table,
     with_table)
-from harness.checkpoints.public.test_13_attention import literal
 
 
 def assert_accumulated(student, table, first, second, scale, what):

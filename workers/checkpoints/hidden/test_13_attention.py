@@ -7,9 +7,10 @@ suite, computed here in float64.
 import numpy as np
 
 from harness.checkpoints import assert_array, check
+from harness.checkpoints.inputs import literal
 from harness.checkpoints.inputs_more import LIST_CACHE
 from harness.checkpoints.public.test_07_autograd import numeric_grad
-from harness.checkpoints.public.test_13_attention import (IMPORT, attention, build_mha, literal,
+from harness.checkpoints.public.test_13_attention import (IMPORT, attention, build_mha,
                                                            multi_head, random_projections)
 
 

@@ -3,11 +3,12 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
+from harness.checkpoints.inputs import literal
 from workers.checkpoints.hidden.test_13_attention import assert_gradients, assert_no_peeking
 from harness.checkpoints.inputs_more import LIST_CACHE
 from harness.checkpoints.plugin import describe
 from harness.checkpoints.public.test_07_autograd import grads
-from harness.checkpoints.public.test_13_attention import assign, literal
+from harness.checkpoints.public.test_13_attention import assign
 from harness.checkpoints.public.test_14_transformers import (IMPORT, block, gpt, layer_norm,
                                                               prefixed, random_block, random_gpt)
 

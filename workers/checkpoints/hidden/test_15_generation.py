@@ -3,8 +3,8 @@
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check, ratio_to_reference
+from harness.checkpoints.inputs import literal
 from harness.checkpoints.inputs_more import extreme_rows
-from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_15_generation import IMPORT, assert_distribution, build_gpt
 from harness.checkpoints.public.test_16_kernels import softmax
 from harness.checkpoints.perf import Workload

@@ -4,10 +4,9 @@ and the shapes the public checks do not try."""
 import numpy as np
 
 from harness.checkpoints import assert_array, check, ratio_to_reference
-from harness.checkpoints.inputs import _sizes, floats
+from harness.checkpoints.inputs import _sizes, floats, literal
 from harness.checkpoints.inputs_more import extreme_rows
 from harness.checkpoints.perf import peak_ratio_to_reference, Workload
-from harness.checkpoints.public.test_13_attention import literal
 from harness.checkpoints.public.test_16_kernels import IMPORT, conv2d, softmax
 
 # Shaped so that the loop each kernel exists to remove shows: 4096 output pixels of few

@@ -8,8 +8,7 @@ import json
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import _sizes, floats
-from harness.checkpoints.public.test_13_attention import literal
+from harness.checkpoints.inputs import _sizes, floats, literal
 from harness.checkpoints.public.test_18_mlops import (ARRAYS, IMPORT, REWRITE, fresh_weights,
                                                       ks, psi, random_net, refuses_rewrite,
                                                       saved_net)
