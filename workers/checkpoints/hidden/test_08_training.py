@@ -4,7 +4,7 @@ evaluation and a small end-to-end run."""
 import numpy as np
 
 from harness.checkpoints import assert_array, assert_equal, check
-from harness.checkpoints.inputs import floats, literal
+from harness.checkpoints.inputs import fixed, floats, literal
 from harness.checkpoints.public.test_08_training import (
     IMPORT, LINEAR_SGD, X, Y, batches, regression_data, weights)
 
@@ -184,6 +184,13 @@ def test_empty_loader(student, rng):
        "Tensors, and probabilities of shape (N,), (N, 1) or (N, k) (multi-label: the mean over "
        "every element)", "hidden")
 def test_accuracy_forms(student, rng):
+    for generator in (fixed(186), rng):
+        assert_accuracy_forms(student, generator)
+
+
+def assert_accuracy_forms(student, rng):
+    """Every label and probability form on cases drawn from ``rng`` (labels (N, 1) compared
+    by broadcasting can hit the right mean by chance on one draw, not on the fixed one)."""
     scores, labels = floats(rng, (9, 4)), rng.integers(4, size=9)
     probs, binary = rng.uniform(0, 1, size=9).astype(np.float32), rng.integers(2, size=9)
     multi, tags = rng.uniform(0, 1, size=(5, 3)).astype(np.float32), rng.integers(2, size=(5, 3))
